@@ -1,0 +1,34 @@
+/*
+ * jsonw.h — append JSON values to a bounded buffer, fast.
+ *
+ * The capture pipeline writes one JSON object per transaction at hundreds of
+ * MB/s, so building jansson trees for output would cost more than parsing the
+ * packets.  Callers write punctuation and keys themselves and use these
+ * helpers for values that need escaping or formatting.
+ */
+#ifndef REHEARSE_JSONW_H
+#define REHEARSE_JSONW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+enum jsonw_flags {
+    /* Also escape < > & and U+2028/U+2029 as \uXXXX, so the text can sit
+     * inside an HTML <script> element without ending it. */
+    JSONW_HTML_SAFE = 1 << 0,
+};
+
+/* Append s[0..len) as a quoted JSON string.  Control characters are
+ * escaped; bytes that are not well-formed UTF-8 become U+FFFD (callers that
+ * must be lossless check utf8_valid() first and use base64 instead). */
+int jsonw_string(struct buf *out, const char *s, size_t len, unsigned flags);
+int jsonw_cstring(struct buf *out, const char *s, unsigned flags); /* NULL → null */
+
+int jsonw_int(struct buf *out, int64_t v);
+int jsonw_uint(struct buf *out, uint64_t v);
+/* Shortest text that reads back as the same double; NaN/inf → null. */
+int jsonw_double(struct buf *out, double v);
+
+#endif

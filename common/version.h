@@ -1,0 +1,4 @@
+#ifndef REHEARSE_VERSION_H
+#define REHEARSE_VERSION_H
+#define REHEARSE_VERSION "0.1.0"
+#endif
