@@ -144,25 +144,12 @@ int trace_writer_write_raw(struct trace_writer *w, const char *line, size_t len,
 
 int trace_writer_write_summary(struct trace_writer *w, const char *object, struct error *err)
 {
-    struct buf *out = outfile_buf(w->file);
-    const char *rest;
-    int rc;
-
-    while (*object == ' ')
-        object++;
-    if (*object != '{')
-        return error_set(err, ERR_STATE, "trace summary must be a JSON object");
-    rest = object + 1;
-    while (*rest == ' ')
-        rest++;
-    rc = buf_append_str(out, "{\"type\":\"summary\"");
-    if (!rc && *rest != '}')
-        rc = buf_append_char(out, ',');
-    if (!rc)
-        rc = buf_append_str(out, rest);
+    int rc = jsonw_typed_object(outfile_buf(w->file), "summary", object);
     if (rc) {
         outfile_rollback(w->file);
-        return error_set(err, rc, "trace summary is too large");
+        return error_set(err, rc == ERR_INPUT ? ERR_STATE : rc,
+                         rc == ERR_INPUT ? "trace summary must be a JSON object"
+                                         : "trace summary is too large");
     }
     return end_line(w, err);
 }
