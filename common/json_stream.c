@@ -246,15 +246,11 @@ int json_stream_next(struct json_stream *s, char close, bool *first, const char 
 
     if ((rc = json_stream_peek(s, &c, err)))
         return rc;
-    if (c == close && *first) {
+    if (c == close) {
         advance(s, 1);
         return 0;
     }
     if (!*first) {
-        if (c == close) {
-            advance(s, 1);
-            return 0;
-        }
         if (c != ',')
             return located(s, err, ERR_INPUT, HERE(s), "%s: expected ',' or '%c', found %s",
                            what, close, describe(c, tmp, sizeof tmp));
@@ -290,6 +286,12 @@ int json_stream_value(struct json_stream *s, json_t **value, struct error *err)
          * (a number cut in two parses fine): trust it only with a byte to
          * spare or at the end of the input.  Likewise an error near the end
          * of the window may only mean the value is not all here yet. */
+        if (v && used > s->max_value) {
+            json_decref(v);
+            return located(s, err, ERR_TOOBIG, HERE(s),
+                           "a JSON value of %zu bytes starts here, over the limit of %zu bytes",
+                           used, s->max_value);
+        }
         if (v && (used < avail || s->eof)) {
             s->last_size = used;
             advance(s, used);

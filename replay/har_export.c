@@ -155,8 +155,9 @@ static int put_header_value(struct buf *b, const struct http_header *h, const ch
     return h ? jsonw_string(b, h->value, h->value_len, 0) : jsonw_cstring(b, dflt, 0);
 }
 
-/* The absolute URL HAR wants: http:// + Host (or the server address) +
- * target; an absolute-form target (sent to a proxy) is one already. */
+/* The absolute URL HAR wants: http:// (https:// towards port 443) + Host
+ * (or the server address) + target; an absolute-form target (sent to a
+ * proxy) is one already. */
 static int put_url(struct buf *b, const struct trace_tx *tx)
 {
     const char *t = tx->request.target;
@@ -166,7 +167,10 @@ static int put_url(struct buf *b, const struct trace_tx *tx)
 
     if (strncasecmp(t, "http://", 7) == 0 || strncasecmp(t, "https://", 8) == 0)
         return jsonw_cstring(b, t, 0);
-    rc |= buf_append_str(b, "http://");
+    /* The trace does not say whether TLS was used; port 443 says it was. */
+    size_t slen = strlen(tx->server);
+    bool tls = slen > 4 && strcmp(tx->server + slen - 4, ":443") == 0;
+    rc |= buf_append_str(b, tls ? "https://" : "http://");
     if (host)
         rc |= buf_append(b, host->value, host->value_len);
     else

@@ -69,6 +69,7 @@ struct importer {
 
     struct pending **heap;
     size_t heap_len, window, heap_bytes;
+    size_t max_entry;
     uint64_t max_index_emitted;
     int64_t last_start;
     bool emitted;
@@ -903,8 +904,11 @@ static int walk_entries(struct importer *im)
         json_stream_position(im->in, &at);
         if ((rc = json_stream_value(im->in, &v, im->err))) {
             if (rc == ERR_TOOBIG)
-                error_prefix(im->err, "log.entries[%llu] is too large (raise --max-entry-size)",
-                             (unsigned long long)index);
+                error_set(im->err, ERR_TOOBIG, "%s:%llu:%llu: log.entries[%llu]: larger than "
+                          "the limit of %zu bytes of JSON per entry; raise --max-entry-size",
+                          im->har_path, (unsigned long long)at.line,
+                          (unsigned long long)at.column, (unsigned long long)index,
+                          im->max_entry);
             return rc;
         }
         if ((rc = take_entry(im, v, index++, &at)))
@@ -1052,10 +1056,11 @@ int har_import(const char *har_path, const char *trace_path,
 
     memset(res, 0, sizeof *res);
     im.window = opt && opt->reorder_window ? opt->reorder_window : HAR_DEFAULT_REORDER_WINDOW;
+    im.max_entry = opt && opt->max_entry ? opt->max_entry : JSON_STREAM_DEFAULT_MAX_VALUE;
     counter_init(&im.conns, HAR_MAX_CONNECTIONS, CONN_KEY_MAX);
     if (!(im.heap = calloc(im.window + 1, sizeof *im.heap)))
         return error_set(err, ERR_NOMEM, "out of memory starting the HAR import");
-    if ((rc = json_stream_open(&im.in, har_path, opt ? opt->max_entry : 0, err)) ||
+    if ((rc = json_stream_open(&im.in, har_path, im.max_entry, err)) ||
         (rc = walk_document(&im)))
         goto out;
     while (im.heap_len)
