@@ -289,8 +289,8 @@ int json_stream_value(struct json_stream *s, json_t **value, struct error *err)
         if (v && used > s->max_value) {
             json_decref(v);
             return located(s, err, ERR_TOOBIG, HERE(s),
-                           "a JSON value of %zu bytes starts here, over the limit of %zu bytes",
-                           used, s->max_value);
+                           "a JSON value starting here is larger than the limit of %zu bytes "
+                           "(%zu bytes)", s->max_value, used);
         }
         if (v && (used < avail || s->eof)) {
             s->last_size = used;
