@@ -353,9 +353,13 @@ int json_stream_end(struct json_stream *s, struct error *err)
 
     if ((rc = json_stream_peek(s, &c, err)))
         return rc;
-    if (c != -1)
-        return located(s, err, ERR_INPUT, HERE(s),
-                       "unexpected %s after the end of the JSON document",
-                       describe(c, tmp, sizeof tmp));
+    if (c != -1) {
+        if (c >= 0x20 && c < 0x7f)
+            snprintf(tmp, sizeof tmp, "'%c'", c);
+        else
+            snprintf(tmp, sizeof tmp, "byte 0x%02x", (unsigned)c);
+        return located(s, err, ERR_INPUT, HERE(s), "found %s after the end of the JSON "
+                       "document; the file should end there", tmp);
+    }
     return 0;
 }

@@ -100,7 +100,7 @@ Test(json_stream, errors_name_file_line_column_and_offset)
     expect_error("{1: 2}", ERR_INPUT, "doc.json:1:2: expected an object member name");
     expect_error("[1]", ERR_INPUT, "doc.json:1:1: doc: expected an object, found an array");
     expect_error("{\"a\": [1, 2", ERR_EOF, "doc.json:1:");
-    expect_error("{\"a\": 1} {", ERR_INPUT, "unexpected an object after the end");
+    expect_error("{\"a\": 1} {", ERR_INPUT, "doc.json:1:10: found '{' after the end");
     expect_error("{\"a\": \"\xc3\xa9\xc3\xa9\" x}", ERR_INPUT, "doc.json:1:12:");
 }
 
