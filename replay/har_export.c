@@ -27,7 +27,8 @@
 /* JSON text cannot carry other bytes losslessly; NUL trips many readers. */
 static bool is_text(const void *data, size_t len)
 {
-    return utf8_valid(data, len) && memchr(data, '\0', len) == NULL;
+    /* len 0 first: an empty body may have a NULL pointer (memchr(NULL) is UB) */
+    return len == 0 || (utf8_valid(data, len) && memchr(data, '\0', len) == NULL);
 }
 
 static bool header_is(const struct http_header *h, const char *name)
