@@ -77,6 +77,7 @@ struct importer {
     struct counter conns; /* connection key → conn id (in .value) */
     uint64_t next_conn;
 
+    bool seen_log, seen_entries;
     char har_version[32];
     char creator[160];
 };
@@ -345,26 +346,22 @@ static const struct http_header *find_header(const struct http_message *m, size_
 
 /* ---- bodies ---- */
 
-/* postData {text, encoding} → request body. */
-static int read_request_body(struct importer *im, struct pending *p, json_t *req,
-                             bool *missing)
+/*
+ * A HAR body: `text` (base64 when `encoding` says so) into m's body.  A
+ * writer that did not save the body leaves text out; the size it declared
+ * is kept as body_size and *missing set.  `where` is the JSON path of the
+ * object holding text and encoding ("response.content").
+ */
+static int take_body(struct importer *im, struct pending *p, const char *where, json_t *text,
+                     json_t *enc, json_t *declared, struct http_message *m, bool *missing)
 {
-    struct http_message *m = &p->tx.request;
-    json_t *post, *text, *enc, *size;
+    char field[64];
     int rc;
 
     *missing = false;
-    if ((rc = member(im, p, req, "request", "postData", T_OBJECT, false, &post)) ||
-        (rc = member(im, p, req, "request", "bodySize", T_INTEGER, false, &size)))
-        return rc;
-    if (post && ((rc = member(im, p, post, "request.postData", "text", T_STRING, false, &text)) ||
-                 (rc = member(im, p, post, "request.postData", "encoding", T_STRING, false,
-                              &enc))))
-        return rc;
-    if (!post || !text) {
-        json_int_t declared = size ? json_integer_value(size) : 0;
-        if (declared > 0) {
-            m->body_size = (uint64_t)declared;
+    if (!text) {
+        if (declared && json_integer_value(declared) > 0) {
+            m->body_size = (uint64_t)json_integer_value(declared);
             *missing = true;
         }
         return 0;
@@ -372,15 +369,34 @@ static int read_request_body(struct importer *im, struct pending *p, json_t *req
     m->body = (const unsigned char *)json_string_value(text);
     m->body_len = json_string_length(text);
     if (enc) {
+        snprintf(field, sizeof field, "%s.encoding", where);
         if (strcmp(json_string_value(enc), "base64") != 0)
-            return entry_error(im, p, ERR_INPUT, "request.postData.encoding",
-                               "expected \"base64\", found \"%s\"", json_string_value(enc));
-        if ((rc = decode_into(im, p, "request.postData.text", (const char *)m->body, m->body_len,
+            return entry_error(im, p, ERR_INPUT, field, "expected \"base64\", found \"%s\"",
+                               json_string_value(enc));
+        snprintf(field, sizeof field, "%s.text", where);
+        if ((rc = decode_into(im, p, field, (const char *)m->body, m->body_len,
                               (const char **)&m->body, &m->body_len)))
             return rc;
     }
     m->body_size = m->body_len;
     return 0;
+}
+
+/* postData {text, encoding} (or bodySize without it) → request body. */
+static int read_request_body(struct importer *im, struct pending *p, json_t *req,
+                             bool *missing)
+{
+    json_t *post, *text = NULL, *enc = NULL, *size;
+    int rc;
+
+    if ((rc = member(im, p, req, "request", "postData", T_OBJECT, false, &post)) ||
+        (rc = member(im, p, req, "request", "bodySize", T_INTEGER, false, &size)))
+        return rc;
+    if (post && ((rc = member(im, p, post, "request.postData", "text", T_STRING, false, &text)) ||
+                 (rc = member(im, p, post, "request.postData", "encoding", T_STRING, false,
+                              &enc))))
+        return rc;
+    return take_body(im, p, "request.postData", text, enc, size, &p->tx.request, missing);
 }
 
 static bool is_identity(const struct http_header *h)
@@ -404,7 +420,7 @@ static int read_response_body(struct importer *im, struct pending *p, json_t *re
     json_t *content, *text = NULL, *enc = NULL, *size = NULL, *marker = NULL;
     int rc;
 
-    *missing = *decoded = false;
+    *decoded = false;
     if ((rc = member(im, p, resp, "response", "content", T_OBJECT, false, &content)))
         return rc;
     if (content &&
@@ -414,25 +430,8 @@ static int read_response_body(struct importer *im, struct pending *p, json_t *re
          (rc = member(im, p, content, "response.content", "_contentEncoding", T_STRING, false,
                       &marker))))
         return rc;
-    if (!text) {
-        json_int_t declared = size ? json_integer_value(size) : 0;
-        if (declared > 0) {
-            m->body_size = (uint64_t)declared;
-            *missing = true;
-        }
-        return 0;
-    }
-    m->body = (const unsigned char *)json_string_value(text);
-    m->body_len = json_string_length(text);
-    if (enc) {
-        if (strcmp(json_string_value(enc), "base64") != 0)
-            return entry_error(im, p, ERR_INPUT, "response.content.encoding",
-                               "expected \"base64\", found \"%s\"", json_string_value(enc));
-        if ((rc = decode_into(im, p, "response.content.text", (const char *)m->body, m->body_len,
-                              (const char **)&m->body, &m->body_len)))
-            return rc;
-    }
-    m->body_size = m->body_len;
+    if ((rc = take_body(im, p, "response.content", text, enc, size, m, missing)))
+        return rc;
 
     const struct http_header *ce = find_header(m, 0, "Content-Encoding");
     if (marker || !ce || is_identity(ce) || m->body_len == 0)
@@ -923,50 +922,72 @@ static void copy_string(char *dst, size_t size, json_t *v)
         snprintf(dst, size, "%s", json_string_value(v));
 }
 
-static int walk_log(struct importer *im)
+/* A member that may appear only once, e.g. "log.entries". */
+static int once(struct importer *im, bool *seen, const char *path)
 {
-    bool first = true, seen_entries = false;
+    struct json_stream_pos at;
+
+    if (!*seen) {
+        *seen = true;
+        return 0;
+    }
+    json_stream_position(im->in, &at);
+    return error_set(im->err, ERR_INPUT, "%s:%llu:%llu: %s: appears twice; a HAR file has one",
+                     im->har_path, (unsigned long long)at.line, (unsigned long long)at.column,
+                     path);
+}
+
+/* Walk the members of the object that comes next (`what` names it in
+ * errors); `on_member` reads the value of each member it knows and skips
+ * the others. */
+static int walk_object(struct importer *im, const char *what,
+                       int (*on_member)(struct importer *im, const char *key))
+{
+    bool first = true;
     const char *key;
+    int rc;
+
+    if ((rc = json_stream_enter(im->in, '{', what, im->err)))
+        return rc;
+    while ((rc = json_stream_next(im->in, '}', &first, what, im->err)) > 0)
+        if ((rc = json_stream_key(im->in, &key, im->err)) || (rc = on_member(im, key)))
+            return rc;
+    return rc;
+}
+
+static int log_member(struct importer *im, const char *key)
+{
     json_t *v;
     int rc;
 
-    if ((rc = json_stream_enter(im->in, '{', "log", im->err)))
+    if (strcmp(key, "entries") == 0)
+        return (rc = once(im, &im->seen_entries, "log.entries")) ? rc : walk_entries(im);
+    if (strcmp(key, "version") != 0 && strcmp(key, "creator") != 0)
+        return skip_value(im);
+    bool version = key[0] == 'v';
+    if ((rc = json_stream_value(im->in, &v, im->err)))
         return rc;
-    while ((rc = json_stream_next(im->in, '}', &first, "log", im->err)) > 0) {
-        if ((rc = json_stream_key(im->in, &key, im->err)))
-            return rc;
-        if (strcmp(key, "entries") == 0) {
-            struct json_stream_pos at;
-            json_stream_position(im->in, &at);
-            if (seen_entries)
-                return error_set(im->err, ERR_INPUT, "%s:%llu:%llu: log.entries: appears twice",
-                                 im->har_path, (unsigned long long)at.line,
-                                 (unsigned long long)at.column);
-            seen_entries = true;
-            rc = walk_entries(im);
-        } else if (strcmp(key, "version") == 0 || strcmp(key, "creator") == 0) {
-            bool version = key[0] == 'v';
-            if ((rc = json_stream_value(im->in, &v, im->err)))
-                return rc;
-            if (version) {
-                copy_string(im->har_version, sizeof im->har_version, v);
-            } else {
-                json_t *name = json_object_get(v, "name"), *ver = json_object_get(v, "version");
-                snprintf(im->creator, sizeof im->creator, "%s%s%s",
-                         json_is_string(name) ? json_string_value(name) : "",
-                         json_is_string(ver) ? " " : "",
-                         json_is_string(ver) ? json_string_value(ver) : "");
-            }
-            json_decref(v);
-        } else {
-            rc = skip_value(im);
-        }
-        if (rc)
-            return rc;
+    if (version) {
+        copy_string(im->har_version, sizeof im->har_version, v);
+    } else {
+        json_t *name = json_object_get(v, "name"), *ver = json_object_get(v, "version");
+        snprintf(im->creator, sizeof im->creator, "%s%s%s",
+                 json_is_string(name) ? json_string_value(name) : "",
+                 json_is_string(ver) ? " " : "", json_is_string(ver) ? json_string_value(ver) : "");
     }
-    if (rc < 0)
+    json_decref(v);
+    return 0;
+}
+
+static int document_member(struct importer *im, const char *key)
+{
+    int rc;
+
+    if (strcmp(key, "log") != 0)
+        return skip_value(im);
+    if ((rc = once(im, &im->seen_log, "log")) || (rc = walk_object(im, "log", log_member)))
         return rc;
-    if (!seen_entries)
+    if (!im->seen_entries)
         return error_set(im->err, ERR_INPUT, "%s: log.entries: missing; a HAR log holds its "
                          "requests in \"entries\": [...]", im->har_path);
     return 0;
@@ -974,31 +995,12 @@ static int walk_log(struct importer *im)
 
 static int walk_document(struct importer *im)
 {
-    bool first = true, seen_log = false;
-    const char *key;
     int rc;
 
-    if ((rc = json_stream_enter(im->in, '{', "the HAR document", im->err)))
+    if ((rc = walk_object(im, "the HAR document", document_member)) ||
+        (rc = json_stream_end(im->in, im->err)))
         return rc;
-    while ((rc = json_stream_next(im->in, '}', &first, "the HAR document", im->err)) > 0) {
-        if ((rc = json_stream_key(im->in, &key, im->err)))
-            return rc;
-        if (strcmp(key, "log") == 0) {
-            if (seen_log)
-                return error_set(im->err, ERR_INPUT, "%s: log: appears twice", im->har_path);
-            seen_log = true;
-            rc = walk_log(im);
-        } else {
-            rc = skip_value(im);
-        }
-        if (rc)
-            return rc;
-    }
-    if (rc < 0)
-        return rc;
-    if ((rc = json_stream_end(im->in, im->err)))
-        return rc;
-    if (!seen_log)
+    if (!im->seen_log)
         return error_set(im->err, ERR_INPUT, "%s: log: missing; a HAR file is {\"log\": "
                          "{\"version\": \"1.2\", \"creator\": {...}, \"entries\": [...]}}",
                          im->har_path);

@@ -312,6 +312,29 @@ static int summary_reasons(const struct trace_stats *s, const char *member,
     return 0;
 }
 
+/* The summary's "skipped" and "notes" lists, validated and sorted. */
+struct summary_lists {
+    struct reason *skipped, *notes;
+    size_t nskipped, nnotes;
+};
+
+static void summary_lists_release(struct summary_lists *l)
+{
+    free(l->skipped);
+    free(l->notes);
+}
+
+static int summary_lists_load(const struct trace_stats *s, struct summary_lists *l,
+                              struct error *err)
+{
+    int rc;
+    memset(l, 0, sizeof *l);
+    if ((rc = summary_reasons(s, "skipped", &l->skipped, &l->nskipped, err)) ||
+        (rc = summary_reasons(s, "notes", &l->notes, &l->nnotes, err)))
+        summary_lists_release(l);
+    return rc;
+}
+
 /* The flags that occur, as reasons sorted by count desc, then name. */
 static size_t flag_rows(const struct trace_stats *s, struct reason rows[TX_FLAG_COUNT])
 {
@@ -438,8 +461,8 @@ static int text_reasons(struct buf *out, const struct reason *r, size_t n, const
 
 static int text_summary(const struct trace_stats *s, struct buf *out, struct error *err)
 {
-    struct reason *skipped = NULL, *notes = NULL;
-    size_t nskipped = 0, nnotes = 0, key_width = 0;
+    struct summary_lists l;
+    size_t key_width = 0;
     const char *key;
     json_t *v;
     int rc;
@@ -448,9 +471,8 @@ static int text_summary(const struct trace_stats *s, struct buf *out, struct err
         return buf_append_str(out, "\nsummary\n  (none: the trace has no summary line; "
                               "it was not written by a finished capture or import)\n")
                    ? ERR_TOOBIG : 0;
-    if ((rc = summary_reasons(s, "skipped", &skipped, &nskipped, err)) ||
-        (rc = summary_reasons(s, "notes", &notes, &nnotes, err)))
-        goto out;
+    if ((rc = summary_lists_load(s, &l, err)))
+        return rc;
     rc = buf_append_str(out, "\nsummary (recorded by the program that wrote the trace)\n");
     json_object_foreach(s->summary, key, v)
         if (is_summary_counter(key) && strlen(key) > key_width)
@@ -470,16 +492,12 @@ static int text_summary(const struct trace_stats *s, struct buf *out, struct err
         }
         rc |= buf_append_char(out, '\n');
     }
-    if (!nskipped)
+    if (!l.nskipped)
         rc |= buf_append_str(out, "\nskipped\n  (nothing)\n");
-    rc |= text_reasons(out, skipped, nskipped, "skipped");
-    rc |= text_reasons(out, notes, nnotes, "notes");
-    if (rc)
-        rc = error_set(err, ERR_TOOBIG, "the statistics report is too large");
-out:
-    free(skipped);
-    free(notes);
-    return rc;
+    rc |= text_reasons(out, l.skipped, l.nskipped, "skipped");
+    rc |= text_reasons(out, l.notes, l.nnotes, "notes");
+    summary_lists_release(&l);
+    return rc ? error_set(err, ERR_TOOBIG, "the statistics report is too large") : 0;
 }
 
 int trace_stats_render_text(const struct trace_stats *s, struct buf *out, struct error *err)
@@ -646,17 +664,15 @@ static int json_endpoints(struct buf *out, const struct trace_stats *s)
 
 static int json_summary(const struct trace_stats *s, struct buf *out, struct error *err)
 {
-    struct reason *skipped = NULL, *notes = NULL;
-    size_t nskipped = 0, nnotes = 0;
+    struct summary_lists l;
     const char *key;
     json_t *v;
     int rc, first = 1;
 
     if (!s->summary)
         return buf_append_str(out, "null") ? ERR_TOOBIG : 0;
-    if ((rc = summary_reasons(s, "skipped", &skipped, &nskipped, err)) ||
-        (rc = summary_reasons(s, "notes", &notes, &nnotes, err)))
-        goto out;
+    if ((rc = summary_lists_load(s, &l, err)))
+        return rc;
     rc = buf_append_str(out, "{\"counters\":{");
     json_object_foreach(s->summary, key, v) {
         char *text;
@@ -672,16 +688,12 @@ static int json_summary(const struct trace_stats *s, struct buf *out, struct err
         free(text);
     }
     rc |= buf_append_str(out, "},\"skipped\":");
-    rc |= json_reasons(out, skipped, nskipped, "reason");
+    rc |= json_reasons(out, l.skipped, l.nskipped, "reason");
     rc |= buf_append_str(out, ",\"notes\":");
-    rc |= json_reasons(out, notes, nnotes, "note");
+    rc |= json_reasons(out, l.notes, l.nnotes, "note");
     rc |= buf_append_char(out, '}');
-    if (rc)
-        rc = error_set(err, ERR_TOOBIG, "the statistics report is too large");
-out:
-    free(skipped);
-    free(notes);
-    return rc;
+    summary_lists_release(&l);
+    return rc ? error_set(err, ERR_TOOBIG, "the statistics report is too large") : 0;
 }
 
 int trace_stats_render_json(const struct trace_stats *s, struct buf *out, struct error *err)

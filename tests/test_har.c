@@ -445,6 +445,8 @@ Test(har, bad_har_files_are_located_and_leave_no_output)
         {"{\"log\": {\"entries\": [{}]", "bad.har:1:"},
         {"{\"log\": {\"entries\": []}} trailing", "bad.har:1:26: found 't' after the end of the JSON document"},
         {"{\"other\": 1}", "bad.har: log: missing"},
+        {"{\"log\": {\"entries\": [], \"entries\": []}}",
+         "bad.har:1:35: log.entries: appears twice"},
         {"{\"log\": {\"version\": \"1.2\"}}", "bad.har: log.entries: missing"},
         {"{\"log\": {\"entries\": {}}}", "log.entries: expected an array, found an object"},
         {"{\"log\": {\"entries\": [7]}}", "bad.har:1:22: log.entries[0]: expected an entry"},
