@@ -17,7 +17,7 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"trace", cmd_trace, "inspect traces: show, stats"},
+    {"trace", cmd_trace, "inspect and convert traces: show, stats, import-har, export-har"},
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
