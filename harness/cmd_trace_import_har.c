@@ -3,6 +3,7 @@
  * (replay/har.h does the work).
  */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,14 +11,17 @@
 #include "cmd_trace.h"
 #include "har.h"
 #include "json_stream.h"
+#include "redact.h"
 
 #define CMD "trace import-har"
+#define MAX_REDACT 32
 
 static void import_usage(FILE *out)
 {
     fprintf(out,
             "usage: rehearse trace import-har FILE.har -o TRACE [--max-entry-size SIZE]\n"
-            "                                 [--reorder-window N]\n"
+            "                                 [--reorder-window N] [--redact-header NAME]\n"
+            "                                 [--keep-secrets]\n"
             "\n"
             "Convert a HAR 1.2 file (exported by browsers' developer tools, mitmproxy,\n"
             "Charles, Fiddler, ...) into a trace.  The HAR is streamed: only one entry at\n"
@@ -32,7 +36,12 @@ static void import_usage(FILE *out)
             "  --max-entry-size SIZE     largest single entry, as JSON text (default 512M,\n"
             "                            at most 1G)\n"
             "  --reorder-window N        entries held to restore start-time order when\n"
-            "                            the HAR lists them out of order (default %d)\n",
+            "                            the HAR lists them out of order (default %d)\n"
+            "\n"
+            "Secrets (Authorization, Proxy-Authorization, Cookie, Set-Cookie are redacted\n"
+            "as 'rehearse capture' does: a keyed fingerprint, equal for equal values):\n"
+            "  --redact-header NAME      redact this header too (repeatable)\n"
+            "  --keep-secrets            store secret values as the HAR has them\n",
             HAR_DEFAULT_REORDER_WINDOW);
 }
 
@@ -42,15 +51,20 @@ int cmd_trace_import_har(int argc, char **argv)
         {"output", required_argument, NULL, 'o'},
         {"max-entry-size", required_argument, NULL, 'm'},
         {"reorder-window", required_argument, NULL, 'w'},
+        {"redact-header", required_argument, NULL, 'r'},
+        {"keep-secrets", no_argument, NULL, 'k'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct har_import_options opt = {0};
     struct har_import_result res;
-    const char *output = NULL;
+    const char *output = NULL, *redact[MAX_REDACT];
+    size_t redact_count = 0;
+    bool keep_secrets = false;
+    struct redactor *redactor = NULL;
     struct error err;
     uint64_t v;
-    int c;
+    int c, rc;
 
     error_init(&err);
     optind = 1;
@@ -71,6 +85,12 @@ int cmd_trace_import_har(int argc, char **argv)
                 return cli_usage_error(CMD, "--reorder-window: expected 1 to 1000000");
             opt.reorder_window = (size_t)v;
             break;
+        case 'r':
+            if (redact_count == MAX_REDACT)
+                return cli_usage_error(CMD, "--redact-header: at most %d", MAX_REDACT);
+            redact[redact_count++] = optarg;
+            break;
+        case 'k': keep_secrets = true; break;
         case 'h': import_usage(stdout); return cli_finish_stdout(CMD);
         default: return cli_usage_error(CMD, "invalid option");
         }
@@ -80,10 +100,27 @@ int cmd_trace_import_har(int argc, char **argv)
     if (!output)
         return cli_usage_error(CMD, "-o TRACE is required");
 
-    if (har_import(argv[optind], output, &opt, &res, &err))
+    if (keep_secrets && redact_count)
+        return cli_usage_error(CMD, "--keep-secrets and --redact-header contradict each other");
+    if (!keep_secrets) {
+        if (redactor_new(&redactor, &err))
+            return cli_report(CMD, &err);
+        for (size_t i = 0; i < redact_count; i++)
+            if (redactor_add_header(redactor, redact[i], &err)) {
+                redactor_free(redactor);
+                return cli_report(CMD, &err);
+            }
+    }
+    opt.redactor = redactor;
+    rc = har_import(argv[optind], output, &opt, &res, &err);
+    redactor_free(redactor);
+    if (rc)
         return cli_report(CMD, &err);
     fprintf(stderr, "rehearse %s: %llu entries, %llu transactions written to %s\n", CMD,
             (unsigned long long)res.entries, (unsigned long long)res.transactions, output);
+    if (res.redacted)
+        fprintf(stderr, "  %llu transactions with secret values redacted (--keep-secrets keeps "
+                "them)\n", (unsigned long long)res.redacted);
     for (int i = 0; i < HAR_SKIP_COUNT; i++)
         if (res.skipped[i])
             fprintf(stderr, "  skipped %llu %s: %s\n", (unsigned long long)res.skipped[i],

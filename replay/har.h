@@ -70,14 +70,22 @@ const char *har_note_description(enum har_note n);
 #define HAR_DEFAULT_REORDER_WINDOW 1024
 #define HAR_MAX_CONNECTIONS 1000000
 
+struct redactor;
+
 struct har_import_options {
     size_t max_entry;      /* largest entry, bytes of JSON; 0 = 512 MiB */
     size_t reorder_window; /* entries held to restore start-time order; 0 = default */
+    /* Secret header values are replaced as capture does (common/redact.h)
+     * and the transaction flagged `redacted`; values already redacted (a
+     * HAR exported by rehearse) stay as they are.  Borrowed; NULL keeps
+     * every value as the HAR has it. */
+    const struct redactor *redactor;
 };
 
 struct har_import_result {
     uint64_t entries;      /* entries read */
     uint64_t transactions; /* transactions written */
+    uint64_t redacted;     /* transactions with secret values redacted */
     uint64_t skipped[HAR_SKIP_COUNT];
     uint64_t notes[HAR_NOTE_COUNT];
 };

@@ -26,6 +26,7 @@
 #include "http_json.h"
 #include "json_stream.h"
 #include "jsonw.h"
+#include "redact.h"
 #include "timefmt.h"
 #include "trace_writer.h"
 #include "version.h"
@@ -65,6 +66,8 @@ struct importer {
     struct json_stream *in;
     struct trace_writer *out;
     struct har_import_result *res;
+    const struct redactor *redactor;
+    struct buf redacted; /* scratch for one redacted value */
     struct error *err;
 
     struct pending **heap;
@@ -604,6 +607,65 @@ static int read_rehearse_fields(struct importer *im, struct pending *p, json_t *
     return 0;
 }
 
+/* ---- secrets ---- */
+
+/* "[redacted:hmac:" + 16 hex digits + "]" at the end of the value (after
+ * an Authorization scheme): redacted by rehearse already. */
+static bool already_redacted(const char *v, size_t len)
+{
+    static const char mark[] = "[redacted:hmac:";
+    const char *m;
+
+    if (len < REDACT_MARK_LEN || v[len - 1] != ']')
+        return false;
+    m = v + len - REDACT_MARK_LEN;
+    if (memcmp(m, mark, sizeof mark - 1) != 0)
+        return false;
+    for (size_t i = sizeof mark - 1; i < REDACT_MARK_LEN - 1; i++)
+        if (!strchr("0123456789abcdef", m[i]))
+            return false;
+    return true;
+}
+
+/* Redact the secret values of h[0..n) into the entry's arena; count them. */
+static int redact_headers(struct importer *im, struct pending *p, struct http_header *h,
+                          size_t n, size_t *count)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!redactor_is_secret(im->redactor, h[i].name, h[i].name_len) ||
+            already_redacted(h[i].value, h[i].value_len))
+            continue;
+        buf_reset(&im->redacted);
+        if (redactor_value(im->redactor, h[i].name, h[i].name_len, h[i].value, h[i].value_len,
+                           &im->redacted) ||
+            !(h[i].value = arena_copy(&p->arena, im->redacted.data, im->redacted.len)))
+            return error_set(im->err, ERR_NOMEM, "out of memory redacting log.entries[%llu]",
+                             (unsigned long long)p->index);
+        h[i].value_len = im->redacted.len;
+        (*count)++;
+    }
+    return 0;
+}
+
+static int redact_entry(struct importer *im, struct pending *p)
+{
+    struct trace_tx *tx = &p->tx;
+    size_t count = 0;
+    int rc;
+
+    if (!im->redactor)
+        return 0;
+    if ((rc = redact_headers(im, p, tx->request.headers, tx->request.header_count, &count)) ||
+        (rc = redact_headers(im, p, tx->response.headers, tx->response.header_count, &count)) ||
+        (rc = redact_headers(im, p, tx->response.trailers, tx->response.trailer_count, &count)))
+        return rc;
+    if (count) {
+        tx->flags |= TX_FLAG(TX_REDACTED);
+        im->res->redacted++;
+    }
+    return 0;
+}
+
 /* ---- one entry ---- */
 
 static void count_version_note(struct importer *im, enum har_version v, bool *noted)
@@ -739,7 +801,7 @@ static int convert_entry(struct importer *im, struct pending *p, int *skip)
     if ((rc = read_server(im, p, e, &u)) || (rc = read_rehearse_fields(im, p, e)) ||
         (rc = read_connection(im, p, e, &u)))
         return rc;
-    return 0;
+    return redact_entry(im, p);
 }
 
 /* ---- the reorder window ---- */
@@ -1059,6 +1121,8 @@ int har_import(const char *har_path, const char *trace_path,
     memset(res, 0, sizeof *res);
     im.window = opt && opt->reorder_window ? opt->reorder_window : HAR_DEFAULT_REORDER_WINDOW;
     im.max_entry = opt && opt->max_entry ? opt->max_entry : JSON_STREAM_DEFAULT_MAX_VALUE;
+    im.redactor = opt ? opt->redactor : NULL;
+    buf_init(&im.redacted, (size_t)64 << 20);
     counter_init(&im.conns, HAR_MAX_CONNECTIONS, CONN_KEY_MAX);
     if (!(im.heap = calloc(im.window + 1, sizeof *im.heap)))
         return error_set(err, ERR_NOMEM, "out of memory starting the HAR import");
@@ -1081,5 +1145,6 @@ out:
     trace_writer_discard(im.out);
     json_stream_close(im.in);
     counter_release(&im.conns);
+    buf_release(&im.redacted);
     return rc;
 }

@@ -73,6 +73,7 @@ Test(har, a_browser_har_imports_with_every_change_counted)
     cr_assert(strstr(res.err, "note    1 host_added"), "%s", res.err);
     cr_assert(strstr(res.err, "note    1 decoded_body"), "%s", res.err);
     cr_assert(strstr(res.err, "note    1 reordered"), "%s", res.err);
+    cr_assert(strstr(res.err, "3 transactions with secret values redacted"), "%s", res.err);
     test_run_free(&res);
     expect_show(trace, "fixtures/har/browser-session.tsv");
 
@@ -90,6 +91,10 @@ Test(har, a_browser_har_imports_with_every_change_counted)
     expect_header(&tx->request, 0, "Host", "shop.example.com");
     expect_header(&tx->request, 1, "accept", "text/html,application/xhtml+xml");
     cr_assert_eq(tx->request.header_count, 5);
+    /* secrets redacted as capture does, the transaction flagged */
+    cr_assert_eq(header_at(&tx->request, 3)->value_len, 32);
+    cr_assert(memcmp(header_at(&tx->request, 3)->value, "[redacted:hmac:", 15) == 0);
+    cr_assert(tx->flags & TX_FLAG(TX_REDACTED));
     expect_header(&tx->response, 0, "content-type", "text/html; charset=utf-8");
     cr_assert_eq(tx->response.header_count, 3);
     cr_assert(memmem(tx->response.body, tx->response.body_len, "Caf\xc3\xa9 \xe2\x98\x95", 7));
@@ -101,8 +106,12 @@ Test(har, a_browser_har_imports_with_every_change_counted)
     cr_assert_eq(tx->resp_start_us, 1715677923641697);
     cr_assert_eq(tx->resp_end_us, 1715677923643815);
 
-    for (int i = 0; i < 3; i++)
-        cr_assert_eq(trace_reader_next(r, &tx, &err), 1, "%s", err.message);
+    cr_assert_eq(trace_reader_next(r, &tx, &err), 1, "%s", err.message);
+    cr_assert_eq(trace_reader_next(r, &tx, &err), 1, "%s", err.message);
+    /* Authorization keeps its scheme */
+    cr_assert(memcmp(header_at(&tx->request, 2)->value, "Bearer [redacted:hmac:", 22) == 0);
+    cr_assert_eq(trace_reader_next(r, &tx, &err), 1, "%s", err.message);
+    cr_assert(!(tx->flags & TX_FLAG(TX_REDACTED)));
     /* 4: the PNG, base64 in the HAR, bytes in the trace */
     cr_assert_eq(tx->response.body_len, 70);
     cr_assert(memcmp(tx->response.body, "\x89PNG\r\n\x1a\n", 8) == 0);
@@ -140,6 +149,54 @@ Test(har, a_browser_har_imports_with_every_change_counted)
                      "WebInspector 537.36");
     trace_reader_close(r);
     free(trace);
+}
+
+/* The value of header `name` in transaction `index` (1-based) of a trace. */
+static char *header_value(const char *trace, int index, const char *name)
+{
+    struct trace_reader *r;
+    const struct trace_tx *tx;
+    struct error err;
+    char *value = NULL;
+
+    error_init(&err);
+    cr_assert_eq(trace_reader_open(&r, trace, 0, &err), 0, "%s", err.message);
+    for (int i = 0; i < index; i++)
+        cr_assert_eq(trace_reader_next(r, &tx, &err), 1, "%s", err.message);
+    const struct http_header *h = http_message_header(&tx->request, name);
+    if (h)
+        value = strndup(h->value, h->value_len);
+    trace_reader_close(r);
+    return value;
+}
+
+Test(har, secrets_are_kept_on_request_and_more_headers_redacted_on_demand)
+{
+    const char *har = test_repo_path("fixtures/har/browser-session.har");
+    char *out = path_copy("k.jsonl");
+    struct run_result res;
+
+    test_rehearse(&res, 30, "trace", "import-har", har, "-o", out, "--keep-secrets", NULL);
+    cr_assert_eq(res.exit_code, 0, "%s", res.err);
+    cr_assert_null(strstr(res.err, "redacted"), "%s", res.err);
+    test_run_free(&res);
+    char *v = header_value(out, 3, "authorization");
+    cr_assert_str_eq(v, "Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig");
+    free(v);
+
+    test_rehearse(&res, 30, "trace", "import-har", har, "-o", out, "--redact-header",
+                  "User-Agent", NULL);
+    cr_assert_eq(res.exit_code, 0, "%s", res.err);
+    test_run_free(&res);
+    v = header_value(out, 1, "user-agent");
+    cr_assert(strncmp(v, "[redacted:hmac:", 15) == 0, "%s", v);
+    free(v);
+
+    test_rehearse(&res, 30, "trace", "import-har", har, "-o", out, "--redact-header", "X",
+                  "--keep-secrets", NULL);
+    cr_assert_eq(res.exit_code, 2);
+    test_run_free(&res);
+    free(out);
 }
 
 Test(har, our_own_export_imports_to_the_expected_transactions)
@@ -246,7 +303,9 @@ Test(har, export_then_import_gives_back_the_same_transactions)
     test_rehearse(&res, 30, "trace", "export-har", crafted, "-o", har, NULL);
     cr_assert_eq(res.exit_code, 0, "%s", res.err);
     test_run_free(&res);
-    char *back = import_ok(har, "c.jsonl", &res);
+    char *back = path_copy("c.jsonl");
+    test_rehearse(&res, 30, "trace", "import-har", har, "-o", back, "--keep-secrets", NULL);
+    cr_assert_eq(res.exit_code, 0, "%s", res.err);
     test_run_free(&res);
 
     /* Every member of every transaction line: method, target, headers in
@@ -262,8 +321,24 @@ Test(har, export_then_import_gives_back_the_same_transactions)
         free(x);
         free(y);
     }
+    json_decref(b);
+
+    /* By default, import redacts what is not redacted yet (the second
+     * Set-Cookie of transaction 2) and leaves fingerprints alone. */
+    char *redacted = import_ok(har, "r.jsonl", &res);
+    test_run_free(&res);
+    b = tx_lines(redacted);
+    json_t *want = json_array_get(json_object_get(json_object_get(json_array_get(a, 1),
+                                                                  "response"), "headers"), 1);
+    json_t *got = json_object_get(json_object_get(json_array_get(b, 1), "response"), "headers");
+    cr_assert(json_equal(json_array_get(got, 1), want));
+    cr_assert_str_eq(json_string_value(json_array_get(json_array_get(got, 2), 0)), "Set-Cookie");
+    cr_assert(strncmp(json_string_value(json_array_get(json_array_get(got, 2), 1)),
+                      "[redacted:hmac:", 15) == 0);
+    cr_assert(json_equal(json_array_get(b, 0), json_array_get(a, 0)));
     json_decref(a);
     json_decref(b);
+    free(redacted);
     free(back);
     free(har);
 }
