@@ -363,8 +363,10 @@ static int take_body(struct importer *im, struct pending *p, const char *where, 
 
     *missing = false;
     if (!text) {
-        if (declared && json_integer_value(declared) > 0) {
-            m->body_size = (uint64_t)json_integer_value(declared);
+        /* a number: some writers use reals for sizes */
+        if (declared && json_number_value(declared) >= 1 &&
+            json_number_value(declared) < 9e15) {
+            m->body_size = (uint64_t)json_number_value(declared);
             *missing = true;
         }
         return 0;
@@ -393,7 +395,7 @@ static int read_request_body(struct importer *im, struct pending *p, json_t *req
     int rc;
 
     if ((rc = member(im, p, req, "request", "postData", T_OBJECT, false, &post)) ||
-        (rc = member(im, p, req, "request", "bodySize", T_INTEGER, false, &size)))
+        (rc = member(im, p, req, "request", "bodySize", T_NUMBER, false, &size)))
         return rc;
     if (post && ((rc = member(im, p, post, "request.postData", "text", T_STRING, false, &text)) ||
                  (rc = member(im, p, post, "request.postData", "encoding", T_STRING, false,
@@ -429,7 +431,7 @@ static int read_response_body(struct importer *im, struct pending *p, json_t *re
     if (content &&
         ((rc = member(im, p, content, "response.content", "text", T_STRING, false, &text)) ||
          (rc = member(im, p, content, "response.content", "encoding", T_STRING, false, &enc)) ||
-         (rc = member(im, p, content, "response.content", "size", T_INTEGER, false, &size)) ||
+         (rc = member(im, p, content, "response.content", "size", T_NUMBER, false, &size)) ||
          (rc = member(im, p, content, "response.content", "_contentEncoding", T_STRING, false,
                       &marker))))
         return rc;

@@ -488,6 +488,41 @@ Test(har, entries_are_put_in_start_time_order_within_the_window)
     free(out);
 }
 
+Test(har, missing_bodies_keep_their_size_and_upgrades_are_flagged)
+{
+    const char *text =
+        "{\"log\":{\"version\":\"1.2\",\"creator\":{\"name\":\"t\",\"version\":\"1\"},"
+        "\"entries\":[{\"startedDateTime\":\"2024-01-01T00:00:00Z\",\"time\":1,"
+        "\"request\":{\"method\":\"POST\",\"url\":\"http://h/upload\",\"bodySize\":120,"
+        "\"postData\":{\"mimeType\":\"multipart/form-data\",\"params\":[{\"name\":\"f\"}]}},"
+        "\"response\":{\"status\":200,\"content\":{\"size\":5000.0,\"mimeType\":\"x\"}}},"
+        "{\"startedDateTime\":\"2024-01-01T00:00:01Z\",\"time\":1,\"request\":{\"method\":"
+        "\"GET\",\"url\":\"wss://h/socket\"},\"response\":{\"status\":101}}]}}";
+    char *har = path_copy("m.har"), *out;
+    struct run_result res;
+    struct trace_reader *r;
+    const struct trace_tx *tx;
+    struct error err;
+
+    test_write_file(har, text, strlen(text));
+    out = import_ok(har, "m.jsonl", &res);
+    cr_assert(strstr(res.err, "note    2 body_missing"), "%s", res.err);
+    test_run_free(&res);
+    error_init(&err);
+    cr_assert_eq(trace_reader_open(&r, out, 0, &err), 0, "%s", err.message);
+    cr_assert_eq(trace_reader_next(r, &tx, &err), 1, "%s", err.message);
+    cr_assert_eq(tx->request.body_len, 0);
+    cr_assert_eq(tx->request.body_size, 120);
+    cr_assert_eq(tx->response.body_size, 5000);
+    cr_assert_eq(trace_reader_next(r, &tx, &err), 1, "%s", err.message);
+    cr_assert(tx->flags & TX_FLAG(TX_UPGRADE));
+    expect_header(&tx->request, 0, "Host", "h");
+    cr_assert_str_eq(tx->request.target, "/socket");
+    trace_reader_close(r);
+    free(out);
+    free(har);
+}
+
 Test(har, gzip_input_and_standard_input_are_read)
 {
     char cmd[4096];
