@@ -263,6 +263,7 @@ struct reason {
     size_t name_len;
     uint64_t count;
     const char *description;
+    int64_t bytes; /* capture counts the bytes of some reasons; -1 when not */
 };
 
 static int by_reason(const void *pa, const void *pb)
@@ -297,15 +298,19 @@ static int summary_reasons(const struct trace_stats *s, const char *member,
     json_object_foreach(obj, key, item) {
         json_t *count = json_object_get(item, "count");
         json_t *desc = json_object_get(item, "description");
+        json_t *bytes = json_object_get(item, "bytes");
         if (!json_is_integer(count) || json_integer_value(count) < 0 ||
-            (desc && !json_is_string(desc))) {
+            (desc && !json_is_string(desc)) ||
+            (bytes && (!json_is_integer(bytes) || json_integer_value(bytes) < 0))) {
             free(*list);
             *list = NULL;
             return error_set(err, ERR_INPUT, "%s: summary line: \"%s\".\"%s\": expected "
-                             "{\"count\": N, \"description\": \"...\"}", s->path, member, key);
+                             "{\"count\": N, \"description\": \"...\", \"bytes\": N}", s->path,
+                             member, key);
         }
         (*list)[i++] = (struct reason){key, strlen(key), (uint64_t)json_integer_value(count),
-                                       desc ? json_string_value(desc) : ""};
+                                       desc ? json_string_value(desc) : "",
+                                       bytes ? (int64_t)json_integer_value(bytes) : -1};
     }
     qsort(*list, i, sizeof **list, by_reason);
     *n = i;
@@ -344,7 +349,7 @@ static size_t flag_rows(const struct trace_stats *s, struct reason rows[TX_FLAG_
             continue;
         const char *name = tx_flag_name((enum tx_flag)bit);
         rows[n++] = (struct reason){name, strlen(name), s->flags[bit],
-                                    tx_flag_description((enum tx_flag)bit)};
+                                    tx_flag_description((enum tx_flag)bit), -1};
     }
     qsort(rows, n, sizeof rows[0], by_reason);
     return n;
@@ -454,6 +459,8 @@ static int text_reasons(struct buf *out, const struct reason *r, size_t n, const
             rc |= buf_printf(out, "%*s  ", (int)(name_width - r[i].name_len), "");
             rc |= put_text(out, r[i].description, strlen(r[i].description));
         }
+        if (r[i].bytes >= 0)
+            rc |= buf_printf(out, " (%lld bytes)", (long long)r[i].bytes);
         rc |= buf_append_char(out, '\n');
     }
     return rc;
@@ -627,6 +634,8 @@ static int json_reasons(struct buf *out, const struct reason *r, size_t n, const
         rc |= jsonw_string(out, r[i].name, r[i].name_len, 0);
         rc |= buf_append_str(out, ",\"count\":");
         rc |= jsonw_uint(out, r[i].count);
+        if (r[i].bytes >= 0)
+            rc |= buf_printf(out, ",\"bytes\":%lld", (long long)r[i].bytes);
         rc |= buf_append_str(out, ",\"description\":");
         rc |= jsonw_cstring(out, r[i].description, 0);
         rc |= buf_append_char(out, '}');

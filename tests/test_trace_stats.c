@@ -37,7 +37,7 @@ static const char *summary =
     "{\"packets\":120,\"bytes\":54321,\"flows\":4,\"transactions\":8,\"skipped\":{"
     "\"not_tcp\":{\"count\":3,\"description\":\"packets that were not TCP\"},"
     "\"snaplen\":{\"count\":1,\"description\":\"packets cut by the snaplen\"},"
-    "\"gap\":{\"count\":3,\"description\":\"bytes lost in a TCP gap\"}}}";
+    "\"gap\":{\"count\":3,\"bytes\":1460,\"description\":\"bytes lost in a TCP gap\"}}}";
 
 static const char *write_trace(const char *name, const struct spec *specs, size_t n,
                                const char *summary_json)
@@ -137,7 +137,7 @@ Test(trace_stats, text_report_counts_everything_in_a_fixed_order)
              "  transactions  8\n"
              "\n"
              "skipped\n"
-             "  3  gap      bytes lost in a TCP gap\n"
+             "  3  gap      bytes lost in a TCP gap (1460 bytes)\n"
              "  3  not_tcp  packets that were not TCP\n"
              "  1  snaplen  packets cut by the snaplen\n",
              path);
@@ -179,7 +179,7 @@ Test(trace_stats, json_report_holds_the_same_figures)
              "\"count\":1,\"description\":\"the connection's start was not captured; parsing "
              "resynchronised here\"}],"
              "\"summary\":{\"counters\":{\"packets\":120,\"bytes\":54321,\"flows\":4,"
-             "\"transactions\":8},\"skipped\":[{\"reason\":\"gap\",\"count\":3,\"description\":"
+             "\"transactions\":8},\"skipped\":[{\"reason\":\"gap\",\"count\":3,\"bytes\":1460,\"description\":"
              "\"bytes lost in a TCP gap\"},{\"reason\":\"not_tcp\",\"count\":3,\"description\":"
              "\"packets that were not TCP\"},{\"reason\":\"snaplen\",\"count\":1,\"description\":"
              "\"packets cut by the snaplen\"}],\"notes\":[]}}\n",
