@@ -65,6 +65,13 @@ size_t json_stream_last_size(const struct json_stream *s)
     return s->last_size;
 }
 
+const char *json_stream_last_text(const struct json_stream *s)
+{
+    /* the window is compacted only when more is read, so the value's text
+     * still lies just before the cursor */
+    return s->win.data + s->pos - s->last_size;
+}
+
 /* Move the cursor over n bytes, keeping line and column (jansson's way:
  * a column counts characters, not UTF-8 continuation bytes). */
 static void advance(struct json_stream *s, size_t n)

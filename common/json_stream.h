@@ -75,5 +75,8 @@ void json_stream_position(const struct json_stream *s, struct json_stream_pos *p
 const char *json_stream_path(const struct json_stream *s);
 /* Bytes of text the last json_stream_value() call consumed. */
 size_t json_stream_last_size(const struct json_stream *s);
+/* That text itself, e.g. to locate a value inside it for an error message
+ * (common/json_locate.h).  Borrowed until the next call on the stream. */
+const char *json_stream_last_text(const struct json_stream *s);
 
 #endif

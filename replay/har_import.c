@@ -24,6 +24,7 @@
 #include "buf.h"
 #include "counter.h"
 #include "http_json.h"
+#include "json_locate.h"
 #include "json_stream.h"
 #include "jsonw.h"
 #include "redact.h"
@@ -57,6 +58,7 @@ struct pending {
     uint64_t index;       /* position in log.entries, 0-based */
     size_t size;          /* bytes of JSON text */
     struct json_stream_pos at;
+    const char *text;     /* the entry's JSON text while it is converted, else NULL */
     const char *conn_key; /* NULL: a connection of its own */
     size_t conn_key_len;
 };
@@ -106,8 +108,47 @@ static bool has_type(const json_t *v, enum want w)
     return false;
 }
 
-/* "x.har:LINE:COL: log.entries[I].FIELD: MESSAGE", located at the entry's
- * first character (jansson keeps no positions inside a parsed value). */
+/* "request.headers[2].value" → "/request/headers/2/value" */
+static void field_pointer(const char *field, char *out, size_t size)
+{
+    size_t n = 0;
+
+    if (size < 2)
+        return;
+    if (*field)
+        out[n++] = '/';
+    for (; *field && n + 1 < size; field++) {
+        if (*field == '.' || *field == '[')
+            out[n++] = '/';
+        else if (*field != ']')
+            out[n++] = *field;
+    }
+    out[n] = '\0';
+}
+
+/* Where `field` of the entry is in the file: the entry's text is rescanned
+ * (errors are rare); a missing member points at the object that lacks it. */
+static void locate_field(const struct pending *p, const char *field, uint64_t *line,
+                         uint64_t *col)
+{
+    struct json_location loc;
+    char pointer[160];
+
+    *line = p->at.line;
+    *col = p->at.column;
+    if (!p->text)
+        return;
+    field_pointer(field, pointer, sizeof pointer);
+    json_locate(p->text, p->size, pointer, &loc);
+    if (loc.line > 1) {
+        *line += (uint64_t)loc.line - 1;
+        *col = (uint64_t)loc.column;
+    } else {
+        *col += (uint64_t)loc.column - 1;
+    }
+}
+
+/* "x.har:LINE:COL: log.entries[I].FIELD: MESSAGE", located at the field. */
 static int entry_error(struct importer *im, const struct pending *p, int code,
                        const char *field, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
@@ -116,13 +157,15 @@ static int entry_error(struct importer *im, const struct pending *p, int code,
                        const char *field, const char *fmt, ...)
 {
     char msg[ERROR_MESSAGE_MAX];
+    uint64_t line, col;
     va_list ap;
 
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    locate_field(p, field, &line, &col);
     return error_set(im->err, code, "%s:%llu:%llu: log.entries[%llu]%s%s: %s", im->har_path,
-                     (unsigned long long)p->at.line, (unsigned long long)p->at.column,
+                     (unsigned long long)line, (unsigned long long)col,
                      (unsigned long long)p->index, field[0] ? "." : "", field, msg);
 }
 
@@ -927,10 +970,13 @@ static int take_entry(struct importer *im, json_t *json, uint64_t index,
     p->index = index;
     p->at = *at;
     p->size = json_stream_last_size(im->in);
+    p->text = json_stream_last_text(im->in);
     p->tx.resp_start_us = p->tx.resp_end_us = TRACE_TIME_NONE;
     arena_init(&p->arena, 4096);
     im->res->entries++;
-    if ((rc = convert_entry(im, p, &skip)) || skip >= 0) {
+    rc = convert_entry(im, p, &skip);
+    p->text = NULL; /* the stream's window moves on */
+    if (rc || skip >= 0) {
         if (skip >= 0)
             im->res->skipped[skip]++;
         pending_free(p);

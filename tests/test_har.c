@@ -562,20 +562,31 @@ Test(har, bad_har_files_are_located_and_leave_no_output)
         {"{\"log\": {\"entries\": [7]}}", "bad.har:1:22: log.entries[0]: expected an entry"},
         {"{\"log\": {\"entries\": [\n{\"startedDateTime\": \"2024-01-01T00:00:00Z\", "
          "\"request\": {\"method\": \"GET\"}, \"response\": {\"status\": 200}}]}}",
-         "bad.har:2:1: log.entries[0].request.url: missing; expected a string"},
+         /* located at the request object that lacks it */
+         "bad.har:2:56: log.entries[0].request.url: missing; expected a string"},
         {"{\"log\": {\"entries\": [{\"startedDateTime\": \"2024-01-01T00:00:00Z\", "
          "\"request\": {\"method\": \"GET\", \"url\": \"http://a/\"}, \"response\": "
          "{\"status\": 200}},\n {\"startedDateTime\": \"2024-01-01T00:00:00Z\", "
          "\"request\": {\"method\": \"GET\", \"url\": \"http://a/\"}, \"response\": "
          "{\"status\": \"200\"}}]}}",
-         "bad.har:2:2: log.entries[1].response.status: expected an integer, found a string"},
+         /* located at the offending value */
+         "bad.har:2:119: log.entries[1].response.status: expected an integer, found a string"},
         {"{\"log\": {\"entries\": [{\"startedDateTime\": \"2024-01-01\", \"request\": "
          "{\"method\": \"GET\", \"url\": \"http://a/\"}, \"response\": {\"status\": 200}}]}}",
          "log.entries[0].startedDateTime: expected an ISO 8601 date-time"},
-        {"{\"log\": {\"entries\": [{\"startedDateTime\": \"2024-01-01T00:00:00Z\", \"request\": "
-         "{\"method\": \"GET\", \"url\": \"http://a/\", \"headers\": [{\"name\": \"A\", "
-         "\"value\": 1}]}, \"response\": {\"status\": 200}}]}}",
-         "log.entries[0].request.headers[0].value: expected a string, found an integer"},
+        {"{\"log\": {\"entries\": [\n"
+         "  {\n"
+         "    \"startedDateTime\": \"2024-01-01T00:00:00Z\",\n"
+         "    \"request\": {\n"
+         "      \"method\": \"GET\", \"url\": \"http://a/\",\n"
+         "      \"headers\": [{\"name\": \"A\", \"value\": \"b\"},\n"
+         "                  {\"name\": \"C\", \"value\": 7}]\n"
+         "    },\n"
+         "    \"response\": {\"status\": 200}\n"
+         "  }\n"
+         "]}}\n",
+         "bad.har:7:42: log.entries[0].request.headers[1].value: expected a string, found an "
+         "integer"},
         {"{\"log\": {\"entries\": [{\"startedDateTime\": \"2024-01-01T00:00:00Z\", \"request\": "
          "{\"method\": \"GET\", \"url\": \"http://a/\", \"headers\": [[\"A\", \"b\"]]}, "
          "\"response\": {\"status\": 200}}]}}",
