@@ -18,6 +18,7 @@ struct command {
 
 static const struct command commands[] = {
     {"trace", cmd_trace, "inspect traces: show, stats"},
+    {"run", cmd_run, "run a rehearsal scenario (services, SQL migrations, assertions)"},
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])

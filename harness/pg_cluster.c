@@ -257,7 +257,10 @@ int pg_cluster_new(struct pg_cluster **out, const struct pg_cluster_options *opt
         goto fail;
     }
     snprintf(c->data, sizeof c->data, "%s/data", c->dir);
-    snprintf(c->log, sizeof c->log, "%s/postgres.log", c->dir);
+    if (options->log_path && *options->log_path)
+        snprintf(c->log, sizeof c->log, "%s", options->log_path);
+    else
+        snprintf(c->log, sizeof c->log, "%s/postgres.log", c->dir);
 
     char initdb[PATH_MAX], initdb_log[PATH_MAX];
     snprintf(initdb, sizeof initdb, "%s/initdb", c->bindir);
