@@ -98,7 +98,7 @@ static int parse_ref(struct subst *s, char *ref, unsigned allow, const struct su
             *dash = '\0';
         if (!env_name_ok(name))
             return error_set(err, ERR_INPUT,
-                             "'%s' is not an environment variable name (letters, digits, _)",
+                             "\"%s\" is not an environment variable name (letters, digits, _)",
                              name);
         if (!dash && !getenv(name))
             return error_set(err, ERR_INPUT,
@@ -130,15 +130,15 @@ static int parse_ref(struct subst *s, char *ref, unsigned allow, const struct su
         part.kind = service ? SUBST_SERVICE : SUBST_DB;
         part.field = field_index(fields, dot + 1);
         if (part.field < 0)
-            return error_set(err, ERR_INPUT, "unknown %s field '%s'; expected one of %s", what,
+            return error_set(err, ERR_INPUT, "unknown %s field \"%s\"; expected one of %s", what,
                              dot + 1, list);
         part.index = service ? names->service(names->ctx, name) : names->database(names->ctx, name);
         if (part.index < 0) {
             const char *near = names->suggest ? names->suggest(names->ctx, service, name) : NULL;
             if (near)
-                return error_set(err, ERR_INPUT, "unknown %s '%s'; did you mean '%s'?", what,
+                return error_set(err, ERR_INPUT, "unknown %s \"%s\"; did you mean \"%s\"?", what,
                                  name, near);
-            return error_set(err, ERR_INPUT, "unknown %s '%s'; declare it under \"%s\"", what,
+            return error_set(err, ERR_INPUT, "unknown %s \"%s\"; declare it under \"%s\"", what,
                              name, service ? "services" : "databases");
         }
     } else {
@@ -192,7 +192,7 @@ int subst_parse(struct subst **out, const char *text, unsigned allow,
             goto fail;
         }
         if (len == 0 || len >= sizeof ref) {
-            rc = error_set(err, ERR_INPUT, "expected a reference inside ${...}, found '${%.*s}'",
+            rc = error_set(err, ERR_INPUT, "expected a reference inside ${...}, found \"${%.*s}\"",
                            (int)(len > 40 ? 40 : len), text + i + 2);
             goto fail;
         }

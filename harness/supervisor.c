@@ -449,7 +449,7 @@ static long probe(CURL *h, const char *url, long timeout_ms, char *why, size_t s
     curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
     rc = curl_easy_perform(h);
     if (rc != CURLE_OK) {
-        snprintf(why, size, "%s", curl_easy_strerror(rc));
+        snprintf(why, size, "failed: %s", curl_easy_strerror(rc));
         return 0;
     }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
@@ -509,8 +509,8 @@ static int wait_healthy(struct supervisor *sv, struct svc *s, struct run_control
             break;
         if (run_clock_us() >= deadline) {
             rc = error_set(err, SUPERVISOR_SERVICE_FAILED,
-                           "service '%s' did not become healthy within %.3g s: GET %s last %s "
-                           "(expected status %d); see %s",
+                           "service '%s' did not become healthy within %.3g s: GET %s: the last "
+                           "attempt %s (expected status %d); see %s",
                            s->def->name, (double)health->timeout_us / 1e6, url, why,
                            health->status, s->stderr_log);
             break;
