@@ -55,6 +55,7 @@ struct run {
     int worst;                 /* 0 ok, 1 a finding, 3 the environment failed */
     int steps_ok, steps_failed, steps_skipped;
     int assertions_passed, assertions_failed;
+    bool database_lost;        /* reported once */
 };
 
 struct step_run {
@@ -698,6 +699,7 @@ static void on_database_exit(void *ctx, pid_t pid, const char *description)
     (void)pid;
     if (run->phase == RUNNER_TEARDOWN)
         return;
+    run->database_lost = true;
     add_event(run, "database_lost", "the embedded PostgreSQL %s", description);
     set_worst(run, 3);
     if (run->phase == RUNNER_STEPS || run->phase == RUNNER_SETUP)
@@ -765,10 +767,17 @@ static void teardown(struct run *run)
     if (run->cluster) {
         char data[PATH_MAX];
         snprintf(data, sizeof data, "%s/pg", run->dir);
+        pid_t pid = pg_cluster_pid(run->cluster);
         error_init(&err);
-        if (pg_cluster_stop(run->cluster, &err) && err.message[0])
+        if (pg_cluster_stop(run->cluster, &err) && err.message[0] && !run->database_lost) {
             add_event(run, "database_lost", "%s", err.message);
-        guardian_forget(run->guardian, pg_cluster_pid(run->cluster));
+            set_worst(run, 3);
+        }
+        /* A server that died by itself may leave backends behind for a
+         * moment: its whole group goes now. */
+        if (pid > 0)
+            kill(-pid, SIGKILL);
+        guardian_forget(run->guardian, pid);
         pg_cluster_free(run->cluster);
         run->cluster = NULL;
         /* The data directory is large and rebuilt by every run. */

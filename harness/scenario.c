@@ -1173,7 +1173,12 @@ static void parse_services(struct scenario_parser *p, const json_t *root)
 /* ---- the file ------------------------------------------------------------ */
 
 static const char *const top_keys[] = {"version", "name", "description", "databases",
-                                       "services", "steps", "always", NULL};
+                                       "services", "steps", "always", "links", NULL};
+
+/* Top-level sections that later builds add, with what they need. */
+static const struct { const char *key, *needs; } reserved_sections[] = {
+    {"links", "the fault proxy"},
+};
 
 static int read_file(struct scenario *s, const char *path, struct error *err)
 {
@@ -1213,6 +1218,16 @@ static void parse_root(struct scenario_parser *p, const json_t *root)
 
     if (!scenario_check_object(p, root, "", top_keys, "a scenario") && !json_is_object(root))
         return;
+    for (size_t i = 0; i < sizeof reserved_sections / sizeof reserved_sections[0]; i++) {
+        char ptr[SCENARIO_POINTER_MAX];
+        if (!member(root, reserved_sections[i].key))
+            continue;
+        scenario_pointer(ptr, sizeof ptr, "", reserved_sections[i].key);
+        scenario_error(p, ptr,
+                       "\"%s\" is not available in this build (it needs %s); remove it or run a "
+                       "build of rehearse that has it",
+                       reserved_sections[i].key, reserved_sections[i].needs);
+    }
     if (!member(root, "version")) {
         scenario_error(p, "", "missing \"version\": this build reads \"version\": %d",
                        SCENARIO_VERSION);

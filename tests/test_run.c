@@ -86,21 +86,22 @@ Test(run, steps_run_in_order_services_start_healthy_and_the_journal_records_ever
                  "   {\"name\": \"add\", \"sql\": {\"database\": \"app\",\n"
                  "     \"query\": \"INSERT INTO items VALUES (6), (7); UPDATE items SET id = id\"}},\n"
                  "   {\"name\": \"nap\", \"sleep\": \"100ms\"},\n"
+                 "   {\"name\": \"bounce\", \"restart\": \"svc\"},\n"
                  "   {\"name\": \"check\", \"assert\": [{\"metric\": \"sql.add.rows\", \"min\": 9, \"max\": 9},\n"
                  "     {\"metric\": \"sql.add.duration_ms\", \"max\": 30000}]}],\n"
                  " \"always\": [{\"name\": \"stop-svc\", \"stop\": \"svc\"}]}\n",
                  test_pg_conninfo(db));
     cr_assert_eq(res.exit_code, 0, "%s%s", res.out, res.err);
-    cr_assert(strstr(res.out, "passed: 5 steps ok, 2 assertions held"), "%s", res.out);
+    cr_assert(strstr(res.out, "passed: 6 steps ok, 2 assertions held"), "%s", res.out);
 
     json_t *j = test_journal(run_dir_of("order"));
     cr_assert_not_null(j);
     cr_assert_str_eq(json_string_value(json_object_get(j, "status")), "passed");
     cr_assert(json_is_true(json_object_get(j, "complete")));
     cr_assert_eq(json_integer_value(json_object_get(j, "exit_code")), 0);
-    const char *order[] = {"start-svc", "add", "nap", "check", "stop-svc"};
+    const char *order[] = {"start-svc", "add", "nap", "bounce", "check", "stop-svc"};
     double previous_end = 0;
-    for (size_t i = 0; i < 5; i++) {
+    for (size_t i = 0; i < 6; i++) {
         json_t *s = test_journal_step(j, order[i]);
         cr_assert_str_eq(status_of(j, order[i]), "ok");
         cr_assert_geq(number_at(s, "start_ms"), previous_end, "%s started early", order[i]);
@@ -111,7 +112,12 @@ Test(run, steps_run_in_order_services_start_healthy_and_the_journal_records_ever
     /* The service was up (its health check used the database) and was stopped. */
     json_t *svc = json_array_get(json_object_get(j, "services"), 0);
     json_t *first = json_array_get(json_object_get(svc, "runs"), 0);
+    json_t *second = json_array_get(json_object_get(svc, "runs"), 1);
     cr_assert_str_eq(json_string_value(json_object_get(first, "ended")), "stopped");
+    cr_assert_str_eq(json_string_value(json_object_get(second, "ended")), "stopped");
+    cr_assert_neq(json_integer_value(json_object_get(first, "pid")),
+                  json_integer_value(json_object_get(second, "pid")), "restart made a new process");
+    cr_assert_not(test_group_alive((pid_t)json_integer_value(json_object_get(second, "pid"))));
     cr_assert(test_file_contains(test_path(run_dir_of("order"), "logs/svc.stdout.log"),
                                  "pgservice: listening"));
     cr_assert_not(test_group_alive((pid_t)json_integer_value(json_object_get(first, "pid"))));

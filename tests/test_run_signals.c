@@ -173,6 +173,35 @@ Test(run_signals, nothing_survives_when_rehearse_itself_is_killed)
     json_decref(j);
 }
 
+Test(run_signals, the_embedded_database_going_away_stops_the_run_with_exit_3_and_always_runs)
+{
+    json_t *j;
+    pid_t groups[16];
+    pid_t pid = start_rehearsal("dblost", &j);
+    size_t n = started_groups(j, groups, 16);
+    pid_t postmaster = (pid_t)json_integer_value(json_object_get(json_object_get(j, "postgres"), "pid"));
+    json_decref(j);
+    cr_assert_gt(postmaster, 0);
+
+    cr_assert_eq(kill(postmaster, SIGKILL), 0);
+    int code = test_wait_exit(pid, 60);
+    char *out = test_read_file(test_path(dir, "stdout"), NULL);
+    cr_assert_eq(code, 3, "exit %d: %s", code, out);
+    cr_assert(strstr(out, "the embedded PostgreSQL killed by signal 9"), "%s", out);
+    free(out);
+    j = test_journal(run_dir_of("dblost"));
+    cr_assert_str_eq(json_string_value(json_object_get(j, "stopped_by")), "database_lost");
+    cr_assert_str_eq(status_of(j, "wait"), "interrupted");
+    /* always ran: the rollback could not reach the database (an environment
+     * error), the service was still stopped. */
+    cr_assert_str_eq(status_of(j, "rollback"), "error");
+    cr_assert_str_eq(status_of(j, "stop-svc"), "ok");
+    json_decref(j);
+    for (size_t i = 0; i < n; i++)
+        cr_assert(test_wait_group_gone(groups[i], 10), "process group %d survived",
+                  (int)groups[i]);
+}
+
 Test(run_signals, a_crashing_service_stops_the_run_with_exit_1_and_always_still_runs)
 {
     const char *path = write_scenario(
