@@ -248,7 +248,7 @@ int pg_cluster_new(struct pg_cluster **out, const struct pg_cluster_options *opt
             rc = error_errno(err, ERR_IO, errno, "cannot create a temporary cluster directory");
             goto fail;
         }
-        c->temporary = true;
+        c->temporary = !options->keep;
     } else {
         snprintf(c->dir, sizeof c->dir, "%s", abs);
     }

@@ -661,7 +661,8 @@ static int start_cluster(struct run *run, struct error *err)
 
     snprintf(dir, sizeof dir, "%s/pg", run->dir);
     snprintf(log, sizeof log, "%s/logs/postgres.log", run->dir);
-    struct pg_cluster_options options = {.dir = dir, .log_path = log};
+    struct pg_cluster_options options = {.dir = dir, .log_path = log,
+                                         .keep = run->opt->keep_db};
     if ((rc = pg_cluster_new(&run->cluster, &options, err)))
         return rc;
     if ((rc = pg_cluster_start(run->cluster, err)))

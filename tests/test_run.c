@@ -3,10 +3,12 @@
 #include <criterion/criterion.h>
 #include <criterion/hooks.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "runutil.h"
 #include "testutil.h"
@@ -359,4 +361,48 @@ Test(run, a_non_empty_run_directory_is_refused)
     cr_assert(strstr(res.err, "already exists and is not empty"), "%s", res.err);
     cr_assert(test_file_contains(test_path(dir, "precious"), "x"));
     test_run_free(&res);
+}
+
+Test(run, sigint_cancels_a_running_statement_and_always_still_reaches_the_database)
+{
+    const char *db = test_pg_database("cancel", "CREATE TABLE log (what text)");
+    char path[4096], run_dir[4096];
+    char *text = test_template(
+        "{\"version\": 1, \"databases\": [{\"name\": \"app\", \"conninfo\": \"@CONNINFO@\"}],\n"
+        " \"steps\": [{\"name\": \"endless\", \"sql\": {\"database\": \"app\", \"query\": \"SELECT pg_sleep(60)\"}}],\n"
+        " \"always\": [{\"name\": \"note\", \"sql\": {\"database\": \"app\",\n"
+        "   \"query\": \"INSERT INTO log VALUES ('always')\"}}]}\n",
+        "CONNINFO", test_pg_conninfo(db), NULL);
+    snprintf(path, sizeof path, "%s/cancel.json", dir);
+    snprintf(run_dir, sizeof run_dir, "%s/runs/cancel", dir);
+    cr_assert_eq(test_write_file(path, text, strlen(text)), 0);
+    free(text);
+    pid_t pid = test_rehearse_spawn(dir, "run", path, "-o", run_dir, NULL);
+    cr_assert(test_wait_step_status(run_dir, "endless", "running", 30));
+    /* Let the statement reach the server. */
+    for (int i = 0; i < 100; i++) {
+        char *n = test_pg_value(test_pg_conninfo(db),
+                                "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                                "'rehearse:endless' AND state = 'active'");
+        bool active = n && strcmp(n, "1") == 0;
+        free(n);
+        if (active)
+            break;
+        usleep(20000);
+    }
+    cr_assert_eq(kill(pid, SIGINT), 0);
+    cr_assert_eq(test_wait_exit(pid, 20), 3);
+    json_t *j = test_journal(run_dir);
+    cr_assert_str_eq(status_of(j, "endless"), "interrupted");
+    cr_assert_lt(number_at(test_journal_step(j, "endless"), "duration_ms"), 20000);
+    cr_assert_str_eq(status_of(j, "note"), "ok");
+    json_decref(j);
+    char *left = test_pg_value(test_pg_conninfo(db),
+                               "SELECT count(*) FROM pg_stat_activity WHERE application_name "
+                               "LIKE 'rehearse:%' AND state = 'active' AND datname = current_database()");
+    cr_assert_str_eq(left, "0", "the statement must not go on after the run");
+    free(left);
+    char *rows = test_pg_value(test_pg_conninfo(db), "SELECT string_agg(what, ',') FROM log");
+    cr_assert_str_eq(rows, "always");
+    free(rows);
 }
