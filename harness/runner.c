@@ -1,7 +1,6 @@
 #include "runner.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <libpq-fe.h>
 #include <limits.h>
 #include <pthread.h>
@@ -22,7 +21,7 @@
 #include "run_control.h"
 #include "subst.h"
 #include "supervisor.h"
-#include "textfile.h"
+#include "fileutil.h"
 
 #define SETUP_SQL_MAX (256u << 20)
 #define CONNINFO_MAX 2048
@@ -169,14 +168,6 @@ static int mkdir_private(const char *path, struct error *err)
     if (mkdir(path, 0700) != 0 && errno != EEXIST)
         return error_errno(err, ERR_IO, errno, "cannot create directory '%s'", path);
     return 0;
-}
-
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
 }
 
 /* ---- step_run: what kinds may use ---------------------------------------- */
@@ -571,7 +562,7 @@ static int load_sql_file(struct run *run, PGconn *conn, const char *path, const 
     PGresult *res;
     int rc;
 
-    if ((rc = textfile_read(path, SETUP_SQL_MAX, "setup SQL file", &text, NULL, err)))
+    if ((rc = file_read_text(path, SETUP_SQL_MAX, "setup SQL file", &text, NULL, err)))
         return rc;
     res = PQexec(conn, text);
     if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK &&
@@ -783,7 +774,7 @@ static void teardown(struct run *run)
         run->cluster = NULL;
         /* The data directory is large and rebuilt by every run. */
         if (!run->opt->keep_db)
-            nftw(data, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+            file_remove_tree(data);
     }
 }
 

@@ -18,7 +18,7 @@
 #include "step.h"
 #include "subst.h"
 #include "suggest.h"
-#include "textfile.h"
+#include "fileutil.h"
 
 #define DEFAULT_HEALTH_TIMEOUT_US (30 * 1000000LL)
 #define DEFAULT_HEALTH_INTERVAL_US (100 * 1000LL)
@@ -237,23 +237,40 @@ static void missing(struct scenario_parser *p, const char *pointer, const char *
     scenario_error(p, pointer, "missing \"%s\"", key);
 }
 
+/* The member `key` of obj with its pointer in ptr, or NULL when it is absent
+ * — then *ok says whether that is fine (a required one is reported). */
+static const json_t *typed_member(struct scenario_parser *p, const json_t *obj,
+                                  const char *pointer, const char *key, bool required,
+                                  char *ptr, size_t size, bool *ok)
+{
+    const json_t *v = member(obj, key);
+    *ok = v || !required;
+    if (!v && required)
+        missing(p, pointer, key);
+    scenario_pointer(ptr, size, pointer, key);
+    return v;
+}
+
+static bool wrong_type(struct scenario_parser *p, const char *ptr, const json_t *v,
+                       const char *expected)
+{
+    char found[96];
+    scenario_describe(v, found, sizeof found);
+    scenario_error(p, ptr, "expected %s, found %s", expected, found);
+    return false;
+}
+
 bool scenario_get_string(struct scenario_parser *p, const json_t *obj, const char *pointer,
                          const char *key, bool required, const char **out)
 {
-    const json_t *v = member(obj, key);
-    char ptr[SCENARIO_POINTER_MAX], found[96];
+    char ptr[SCENARIO_POINTER_MAX];
+    bool ok;
+    const json_t *v = typed_member(p, obj, pointer, key, required, ptr, sizeof ptr, &ok);
 
-    if (!v) {
-        if (required)
-            missing(p, pointer, key);
-        return !required;
-    }
-    scenario_pointer(ptr, sizeof ptr, pointer, key);
-    if (!json_is_string(v)) {
-        scenario_describe(v, found, sizeof found);
-        scenario_error(p, ptr, "expected a string, found %s", found);
-        return false;
-    }
+    if (!v)
+        return ok;
+    if (!json_is_string(v))
+        return wrong_type(p, ptr, v, "a string");
     if (strlen(json_string_value(v)) != json_string_length(v)) {
         scenario_error(p, ptr, "a NUL character (\\u0000) is not allowed here");
         return false;
@@ -265,17 +282,14 @@ bool scenario_get_string(struct scenario_parser *p, const json_t *obj, const cha
 bool scenario_get_bool(struct scenario_parser *p, const json_t *obj, const char *pointer,
                        const char *key, bool *out)
 {
-    const json_t *v = member(obj, key);
-    char ptr[SCENARIO_POINTER_MAX], found[96];
+    char ptr[SCENARIO_POINTER_MAX];
+    bool ok;
+    const json_t *v = typed_member(p, obj, pointer, key, false, ptr, sizeof ptr, &ok);
 
     if (!v)
-        return true;
-    if (!json_is_boolean(v)) {
-        scenario_pointer(ptr, sizeof ptr, pointer, key);
-        scenario_describe(v, found, sizeof found);
-        scenario_error(p, ptr, "expected true or false, found %s", found);
-        return false;
-    }
+        return ok;
+    if (!json_is_boolean(v))
+        return wrong_type(p, ptr, v, "true or false");
     *out = json_is_true(v);
     return true;
 }
@@ -283,20 +297,14 @@ bool scenario_get_bool(struct scenario_parser *p, const json_t *obj, const char 
 bool scenario_get_number(struct scenario_parser *p, const json_t *obj, const char *pointer,
                          const char *key, bool required, double *out)
 {
-    const json_t *v = member(obj, key);
-    char ptr[SCENARIO_POINTER_MAX], found[96];
+    char ptr[SCENARIO_POINTER_MAX];
+    bool ok;
+    const json_t *v = typed_member(p, obj, pointer, key, required, ptr, sizeof ptr, &ok);
 
-    if (!v) {
-        if (required)
-            missing(p, pointer, key);
-        return !required;
-    }
-    if (!json_is_number(v)) {
-        scenario_pointer(ptr, sizeof ptr, pointer, key);
-        scenario_describe(v, found, sizeof found);
-        scenario_error(p, ptr, "expected a number, found %s", found);
-        return false;
-    }
+    if (!v)
+        return ok;
+    if (!json_is_number(v))
+        return wrong_type(p, ptr, v, "a number");
     *out = json_number_value(v);
     return true;
 }
@@ -305,20 +313,15 @@ bool scenario_get_int(struct scenario_parser *p, const json_t *obj, const char *
                       const char *key, long long min, long long max, bool required,
                       long long *out)
 {
-    const json_t *v = member(obj, key);
-    char ptr[SCENARIO_POINTER_MAX], found[96];
+    char ptr[SCENARIO_POINTER_MAX], expected[96];
+    bool ok;
+    const json_t *v = typed_member(p, obj, pointer, key, required, ptr, sizeof ptr, &ok);
 
-    if (!v) {
-        if (required)
-            missing(p, pointer, key);
-        return !required;
-    }
-    scenario_pointer(ptr, sizeof ptr, pointer, key);
+    if (!v)
+        return ok;
     if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
-        scenario_describe(v, found, sizeof found);
-        scenario_error(p, ptr, "expected an integer from %lld to %lld, found %s", min, max,
-                       found);
-        return false;
+        snprintf(expected, sizeof expected, "an integer from %lld to %lld", min, max);
+        return wrong_type(p, ptr, v, expected);
     }
     *out = json_integer_value(v);
     return true;
@@ -369,16 +372,10 @@ bad:
 bool scenario_get_duration(struct scenario_parser *p, const json_t *obj, const char *pointer,
                            const char *key, bool required, int64_t *out_us)
 {
-    const json_t *v = member(obj, key);
     char ptr[SCENARIO_POINTER_MAX];
-
-    if (!v) {
-        if (required)
-            missing(p, pointer, key);
-        return !required;
-    }
-    scenario_pointer(ptr, sizeof ptr, pointer, key);
-    return scenario_parse_duration(p, v, ptr, out_us);
+    bool ok;
+    const json_t *v = typed_member(p, obj, pointer, key, required, ptr, sizeof ptr, &ok);
+    return v ? scenario_parse_duration(p, v, ptr, out_us) : ok;
 }
 
 /* ---- strings owned by the scenario --------------------------------------- */
@@ -1182,7 +1179,7 @@ static const struct { const char *key, *needs; } reserved_sections[] = {
 
 static int read_file(struct scenario *s, const char *path, struct error *err)
 {
-    return textfile_read(path, SCENARIO_MAX_BYTES, "scenario", &s->text, &s->text_len, err);
+    return file_read_text(path, SCENARIO_MAX_BYTES, "scenario", &s->text, &s->text_len, err);
 }
 
 static int set_names(struct scenario *s, const char *path, struct error *err)

@@ -30,7 +30,7 @@
 #include "pgconn.h"
 #include "run_control.h"
 #include "step.h"
-#include "textfile.h"
+#include "fileutil.h"
 
 #define SAMPLE_US 10000
 #define SQL_MAX (256u << 20)
@@ -495,7 +495,7 @@ static enum step_status run_sql(struct step_run *run, const struct step *step)
         return step_run_fail(run, STEP_ERROR, "out of memory");
     if (q->file) {
         source = strrchr(q->file, '/') ? strrchr(q->file, '/') + 1 : q->file;
-        if ((rc = textfile_read(q->file, SQL_MAX, "SQL file", &text, NULL, &err))) {
+        if ((rc = file_read_text(q->file, SQL_MAX, "SQL file", &text, NULL, &err))) {
             status = step_run_fail(run, STEP_ERROR, "%s", err.message);
             goto out;
         }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "fileutil.h"
 #include "guardian.h"
 #include "journal.h"
 #include "process.h"
@@ -74,30 +75,6 @@ struct supervisor {
 static double offset_ms(const struct supervisor *sv)
 {
     return (double)(run_clock_us() - sv->cfg.run_start_us) / 1000.0;
-}
-
-/* The last lines of a log, for messages about a service that failed. */
-static void log_tail(const char *path, char *out, size_t size)
-{
-    char buf[TAIL_BYTES + 1];
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    off_t end;
-    ssize_t n;
-
-    out[0] = '\0';
-    if (fd < 0)
-        return;
-    end = lseek(fd, 0, SEEK_END);
-    lseek(fd, end > TAIL_BYTES ? end - TAIL_BYTES : 0, SEEK_SET);
-    n = read(fd, buf, TAIL_BYTES);
-    close(fd);
-    if (n <= 0)
-        return;
-    buf[n] = '\0';
-    const char *start = buf;
-    if (end > TAIL_BYTES && strchr(buf, '\n'))
-        start = strchr(buf, '\n') + 1;
-    snprintf(out, size, "%s", start);
 }
 
 /* ---- the supervisor thread ------------------------------------------------ */
@@ -461,10 +438,10 @@ static int exited_while_starting(struct supervisor *sv, struct svc *s, struct er
 {
     char tail[TAIL_BYTES + 1];
     const char *log = s->stderr_log;
-    log_tail(s->stderr_log, tail, sizeof tail);
+    file_tail(s->stderr_log, TAIL_BYTES, tail, sizeof tail);
     if (!tail[0]) {
         log = s->stdout_log;
-        log_tail(s->stdout_log, tail, sizeof tail);
+        file_tail(s->stdout_log, TAIL_BYTES, tail, sizeof tail);
     }
     (void)sv;
     return error_set(err, SUPERVISOR_SERVICE_FAILED,

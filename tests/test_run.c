@@ -55,9 +55,9 @@ static const char *run_dir_of(const char *name)
 
 static const char *status_of(json_t *journal, const char *step)
 {
-    json_t *s = test_journal_step(journal, step);
-    cr_assert_not_null(s, "no step '%s' in the journal", step);
-    return json_string_value(json_object_get(s, "status"));
+    const char *status = test_step_status(journal, step);
+    cr_assert_not_null(status, "no step '%s' in the journal", step);
+    return status;
 }
 
 static double number_at(json_t *obj, const char *key)

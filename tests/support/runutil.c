@@ -204,6 +204,12 @@ json_t *test_journal_step(json_t *journal, const char *name)
     return found ? found : find_step(json_object_get(journal, "always"), name);
 }
 
+const char *test_step_status(json_t *journal, const char *name)
+{
+    json_t *step = test_journal_step(journal, name);
+    return step ? json_string_value(json_object_get(step, "status")) : NULL;
+}
+
 bool test_wait_step_status(const char *run_dir, const char *name, const char *status,
                            int timeout_s)
 {

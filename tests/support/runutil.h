@@ -37,6 +37,8 @@ int test_wait_exit(pid_t pid, int timeout_s);
 json_t *test_journal(const char *run_dir);
 /* A step's record by name, searching parallel children too (borrowed). */
 json_t *test_journal_step(json_t *journal, const char *name);
+/* A step's status by name (NULL when there is no such step). */
+const char *test_step_status(json_t *journal, const char *name);
 /* Wait until the journal shows step `name` with `status`; true if it did. */
 bool test_wait_step_status(const char *run_dir, const char *name, const char *status,
                            int timeout_s);

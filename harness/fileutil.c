@@ -1,13 +1,16 @@
-#include "textfile.h"
+#include "fileutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-int textfile_read(const char *path, size_t max, const char *what, char **out, size_t *len,
-                  struct error *err)
+int file_read_text(const char *path, size_t max, const char *what, char **out, size_t *len,
+                   struct error *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
@@ -48,4 +51,43 @@ int textfile_read(const char *path, size_t max, const char *what, char **out, si
     if (len)
         *len = got;
     return 0;
+}
+
+void file_tail(const char *path, size_t max, char *out, size_t size)
+{
+    char *buf = malloc(max + 1);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    off_t end;
+    ssize_t n = -1;
+
+    out[0] = '\0';
+    if (fd >= 0 && buf) {
+        end = lseek(fd, 0, SEEK_END);
+        lseek(fd, end > (off_t)max ? end - (off_t)max : 0, SEEK_SET);
+        n = read(fd, buf, max);
+        if (n > 0) {
+            const char *start = buf;
+            buf[n] = '\0';
+            /* Cut mid-file: start at the next whole line. */
+            if (end > (off_t)max && strchr(buf, '\n'))
+                start = strchr(buf, '\n') + 1;
+            snprintf(out, size, "%s", start);
+        }
+    }
+    if (fd >= 0)
+        close(fd);
+    free(buf);
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+int file_remove_tree(const char *path)
+{
+    return nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
