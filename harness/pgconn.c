@@ -5,12 +5,18 @@
 #include <string.h>
 
 #define MASK "********"
+#define DEFAULT_CONNECT_TIMEOUT "10"
 
 int pgconn_connect(PGconn **out, const char *conninfo, const char *application_name,
                    struct error *err)
 {
-    const char *keys[] = {"dbname", "application_name", NULL};
-    const char *values[] = {conninfo, application_name, NULL};
+    /* A connect timeout unless the caller's conninfo or environment sets
+     * one: libpq would otherwise wait forever for a host that drops packets.
+     * Keywords before "dbname" are overridden by the expanded conninfo. */
+    const char *timeout = getenv("PGCONNECT_TIMEOUT");
+    const char *keys[] = {"connect_timeout", "dbname", "application_name", NULL};
+    const char *values[] = {timeout && *timeout ? timeout : DEFAULT_CONNECT_TIMEOUT, conninfo,
+                            application_name, NULL};
     PGconn *conn = PQconnectdbParams(keys, values, 1);
     char message[ERROR_MESSAGE_MAX], shown[512];
 

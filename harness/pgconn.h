@@ -14,7 +14,8 @@
 /* Connect with `conninfo` (a conninfo string or a URI) under
  * `application_name` (visible in pg_stat_activity).  On failure returns
  * ERR_DATABASE with libpq's message, any password masked, naming the
- * connection by its masked conninfo. */
+ * connection by its masked conninfo.  Connecting gives up after 10 s unless
+ * the conninfo or PGCONNECT_TIMEOUT says otherwise. */
 int pgconn_connect(PGconn **out, const char *conninfo, const char *application_name,
                    struct error *err);
 

@@ -55,6 +55,7 @@ struct run {
     int steps_ok, steps_failed, steps_skipped;
     int assertions_passed, assertions_failed;
     bool database_lost;        /* reported once */
+    char journal_error[ERROR_MESSAGE_MAX]; /* the first failure to write the journal */
 };
 
 struct step_run {
@@ -138,11 +139,18 @@ static void save(struct run *run)
         json_object_set_new(root, "services", supervisor_journal(run->sv));
     json_object_set_new(root, "metrics", metrics_json(run->metrics));
     journal_unlock(run->journal);
-    /* A journal that cannot be written is reported at the end; the run
-     * itself goes on (its services still need stopping). */
-    if (journal_save(run->journal, &err) && run->opt->on_event) {
-        struct runner_event ev = {.phase = run->phase, .message = err.message};
-        run->opt->on_event(run->opt->ctx, &ev);
+    /* A journal that cannot be written fails the run (exit 3) at the end;
+     * the run itself goes on: its services still need stopping. */
+    if (journal_save(run->journal, &err)) {
+        pthread_mutex_lock(&run->lock);
+        bool first = !run->journal_error[0];
+        if (first)
+            snprintf(run->journal_error, sizeof run->journal_error, "%s", err.message);
+        pthread_mutex_unlock(&run->lock);
+        if (first && run->opt->on_event) {
+            struct runner_event ev = {.phase = run->phase, .message = err.message};
+            run->opt->on_event(run->opt->ctx, &ev);
+        }
     }
 }
 
@@ -808,6 +816,11 @@ static void finish(struct run *run, struct runner_result *res, int setup_rc,
         code = EXIT_OK;
         status = "passed";
     }
+    if (run->journal_error[0] && code != EXIT_ENVIRONMENT && code != EXIT_BAD_INPUT) {
+        code = EXIT_ENVIRONMENT;
+        status = "error";
+        snprintf(reason, sizeof reason, "cannot write the journal: %s", run->journal_error);
+    }
     if (!reason[0] && run->assertions_failed)
         snprintf(reason, sizeof reason, "%d of %d assertions failed", run->assertions_failed,
                  run->assertions_failed + run->assertions_passed);
@@ -833,6 +846,11 @@ static void finish(struct run *run, struct runner_result *res, int setup_rc,
                                   run->assertions_failed));
     journal_unlock(run->journal);
     save(run);
+    if (run->journal_error[0] && code != EXIT_ENVIRONMENT && code != EXIT_BAD_INPUT) {
+        code = EXIT_ENVIRONMENT;
+        snprintf(reason, sizeof reason, "cannot write the journal: %s", run->journal_error);
+        status = "error";
+    }
 
     res->exit_code = code;
     snprintf(res->status, sizeof res->status, "%s", status);
