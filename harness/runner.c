@@ -501,8 +501,11 @@ static int part_value(void *ctx, const struct subst_part *part, struct buf *out,
     switch (part->kind) {
     case SUBST_DB: rc = db_value(run, part, out); break;
     case SUBST_SERVICE:
-        if (part->field == SUBST_SERVICE_URL)
-            rc = buf_printf(out, "http://127.0.0.1:%d", supervisor_port(run->sv, part->index));
+        if (part->field == SUBST_SERVICE_URL) {
+            char url[64];
+            supervisor_url(run->sv, part->index, url, sizeof url);
+            rc = buf_append_str(out, url);
+        }
         else if (part->field == SUBST_SERVICE_HOST)
             rc = buf_append_str(out, "127.0.0.1");
         else

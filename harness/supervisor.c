@@ -53,6 +53,7 @@ struct svc {
     struct process proc;
     int starts;
     int64_t stop_deadline_us;
+    int stop_signal;           /* the signal the current stop began with */
     bool kill_sent;
     char stdout_log[PATH_MAX], stderr_log[PATH_MAX];
     char exit_text[160];       /* how the last run ended */
@@ -100,6 +101,7 @@ static void reap(struct supervisor *sv, struct svc *s, struct event *events, siz
         json_object_set_new(s->current, "ended",
                             json_string(was == SVC_RUNNING    ? "crashed"
                                         : was == SVC_STARTING ? "exited_while_starting"
+                                        : s->stop_signal == SIGKILL ? "killed"
                                         : s->kill_sent        ? "killed_after_stop_timeout"
                                                               : "stopped"));
         s->current = NULL;
@@ -271,12 +273,16 @@ static void wait_locked(struct supervisor *sv)
     pthread_cond_wait(&sv->cond, &sv->lock);
 }
 
-static void begin_stop_locked(struct supervisor *sv, struct svc *s)
+static void begin_stop_locked(struct supervisor *sv, struct svc *s, int sig, int64_t timeout_us)
 {
     s->state = SVC_STOPPING;
-    s->kill_sent = false;
-    s->stop_deadline_us = run_clock_us() + s->def->stop_timeout_us;
-    process_signal(&s->proc, s->def->stop_signal);
+    s->kill_sent = sig == SIGKILL; /* nothing to escalate to */
+    s->stop_signal = sig;
+    s->stop_deadline_us = run_clock_us() + timeout_us;
+    process_signal(&s->proc, sig);
+    /* A paused (SIGSTOP) service acts on its stop signal only once continued. */
+    if (sig != SIGKILL)
+        process_signal(&s->proc, SIGCONT);
     if (s->current)
         json_object_set_new(s->current, "stop_requested_ms", json_real(offset_ms(sv)));
     pthread_cond_broadcast(&sv->cond);
@@ -291,7 +297,8 @@ void supervisor_stop_all(struct supervisor *sv)
     pthread_mutex_lock(&sv->lock);
     for (size_t i = 0; i < sv->count; i++)
         if (sv->svcs[i].state == SVC_STARTING || sv->svcs[i].state == SVC_RUNNING)
-            begin_stop_locked(sv, &sv->svcs[i]);
+            begin_stop_locked(sv, &sv->svcs[i], sv->svcs[i].def->stop_signal,
+                              sv->svcs[i].def->stop_timeout_us);
     do {
         waiting = false;
         for (size_t i = 0; i < sv->count; i++)
@@ -576,12 +583,13 @@ out:
 
 /* ---- stop ----------------------------------------------------------------- */
 
-int supervisor_stop(struct supervisor *sv, int service, json_t *outputs, struct error *err)
+static int stop_service(struct supervisor *sv, int service, int sig, int64_t timeout_us,
+                        json_t *outputs)
 {
     struct svc *s = &sv->svcs[service];
     int64_t t0 = run_clock_us();
+    char signame[32];
 
-    (void)err;
     json_object_set_new(outputs, "service", json_string(s->def->name));
     pthread_mutex_lock(&sv->lock);
     if (s->state != SVC_STARTING && s->state != SVC_RUNNING) {
@@ -593,17 +601,49 @@ int supervisor_stop(struct supervisor *sv, int service, json_t *outputs, struct 
     }
     json_object_set_new(outputs, "was_running", json_true());
     json_object_set_new(outputs, "pid", json_integer(s->proc.pid));
-    char signame[32];
-    snprintf(signame, sizeof signame, "SIG%s", sigabbrev_np(s->def->stop_signal));
+    snprintf(signame, sizeof signame, "SIG%s", sigabbrev_np(sig));
     json_object_set_new(outputs, "signal", json_string(signame));
-    begin_stop_locked(sv, s);
+    begin_stop_locked(sv, s, sig, timeout_us);
     while (s->state == SVC_STOPPING)
         wait_locked(sv);
-    json_object_set_new(outputs, "killed_after_timeout", json_boolean(s->kill_sent));
+    json_object_set_new(outputs, "killed_after_timeout",
+                        json_boolean(s->kill_sent && sig != SIGKILL));
     json_object_set_new(outputs, "exit", json_string(s->exit_text));
     pthread_mutex_unlock(&sv->lock);
     json_object_set_new(outputs, "stop_ms", json_real((double)(run_clock_us() - t0) / 1000.0));
     return 0;
+}
+
+int supervisor_stop(struct supervisor *sv, int service, json_t *outputs, struct error *err)
+{
+    (void)err;
+    return stop_service(sv, service, sv->svcs[service].def->stop_signal,
+                        sv->svcs[service].def->stop_timeout_us, outputs);
+}
+
+int supervisor_kill(struct supervisor *sv, int service, json_t *outputs, struct error *err)
+{
+    (void)err;
+    return stop_service(sv, service, SIGKILL, 0, outputs);
+}
+
+int supervisor_signal(struct supervisor *sv, int service, int sig, struct error *err)
+{
+    struct svc *s = &sv->svcs[service];
+    int rc = 0;
+
+    pthread_mutex_lock(&sv->lock);
+    if (s->state != SVC_STARTING && s->state != SVC_RUNNING)
+        rc = error_set(err, ERR_STATE, "service '%s' is not running", s->def->name);
+    else
+        process_signal(&s->proc, sig);
+    pthread_mutex_unlock(&sv->lock);
+    return rc;
+}
+
+void supervisor_url(const struct supervisor *sv, int service, char *out, size_t size)
+{
+    snprintf(out, size, "http://127.0.0.1:%d", sv->svcs[service].port);
 }
 
 /* ---- reporting ------------------------------------------------------------ */

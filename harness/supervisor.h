@@ -78,6 +78,15 @@ int supervisor_start(struct supervisor *sv, int service, struct run_control *con
 /* Stop it (idempotent: stopping a service that is not running succeeds and
  * says so in outputs). */
 int supervisor_stop(struct supervisor *sv, int service, json_t *outputs, struct error *err);
+/* Kill it with SIGKILL, on purpose (a fault, not a crash): the run goes on.
+ * Outputs as for stop. */
+int supervisor_kill(struct supervisor *sv, int service, json_t *outputs, struct error *err);
+/* Send `sig` to a running service's process group (SIGSTOP/SIGCONT to pause
+ * it); ERR_STATE when it is not running. A service stopped with SIGSTOP is
+ * continued by supervisor_stop. */
+int supervisor_signal(struct supervisor *sv, int service, int sig, struct error *err);
+/* "http://127.0.0.1:PORT" of a service (whether it runs or not). */
+void supervisor_url(const struct supervisor *sv, int service, char *out, size_t size);
 /* Stop every running service at once; waits for all of them. */
 void supervisor_stop_all(struct supervisor *sv);
 
