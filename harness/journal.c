@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "outfile.h"
+#include "timefmt.h"
 
 struct journal {
     pthread_mutex_t lock;
@@ -94,11 +95,13 @@ int journal_save(struct journal *j, struct error *err)
 void journal_timestamp(char *out, size_t size)
 {
     struct timespec ts;
-    struct tm tm;
-    char base[32];
+    struct buf b;
 
     clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, size, "%s.%03ldZ", base, ts.tv_nsec / 1000000);
+    buf_init(&b, 64);
+    if (timefmt_iso8601(&b, (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000) == 0)
+        snprintf(out, size, "%s", b.data);
+    else
+        snprintf(out, size, "?");
+    buf_release(&b);
 }

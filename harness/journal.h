@@ -30,7 +30,7 @@ void journal_unlock(struct journal *j);
 int journal_save(struct journal *j, struct error *err);
 const char *journal_path(const struct journal *j);
 
-/* UTC wall-clock time with milliseconds: "2024-05-01T12:00:00.123Z". */
+/* UTC wall-clock time: "2024-05-01T12:00:00.123456Z" (common/timefmt.h). */
 void journal_timestamp(char *out, size_t size);
 
 #endif
