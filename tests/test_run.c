@@ -86,7 +86,8 @@ Test(run, steps_run_in_order_services_start_healthy_and_the_journal_records_ever
                  " \"steps\": [\n"
                  "   {\"name\": \"start-svc\", \"start\": \"svc\"},\n"
                  "   {\"name\": \"add\", \"sql\": {\"database\": \"app\",\n"
-                 "     \"query\": \"INSERT INTO items VALUES (6), (7); UPDATE items SET id = id\"}},\n"
+                 "     \"query\": \"INSERT INTO items VALUES (6), (7); UPDATE items SET id = id; "
+                 "DO $$ BEGIN RAISE NOTICE 'migrated %', 7; END $$\"}},\n"
                  "   {\"name\": \"nap\", \"sleep\": \"100ms\"},\n"
                  "   {\"name\": \"bounce\", \"restart\": \"svc\"},\n"
                  "   {\"name\": \"check\", \"assert\": [{\"metric\": \"sql.add.rows\", \"min\": 9, \"max\": 9},\n"
@@ -124,6 +125,9 @@ Test(run, steps_run_in_order_services_start_healthy_and_the_journal_records_ever
                                  "pgservice: listening"));
     cr_assert_not(test_group_alive((pid_t)json_integer_value(json_object_get(first, "pid"))));
     cr_assert_eq(metric(j, "sql.add.rows"), 9);
+    /* What the server said on the way is kept beside the step. */
+    cr_assert(test_file_contains(test_path(run_dir_of("order"), "steps/add/notices.log"),
+                                 "NOTICE:  migrated 7"));
     json_t *a = json_array_get(json_object_get(test_journal_step(j, "check"), "assertions"), 0);
     cr_assert(json_is_true(json_object_get(a, "passed")));
     json_decref(j);

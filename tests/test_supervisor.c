@@ -165,3 +165,32 @@ Test(supervisor, a_service_that_exits_by_itself_is_reported_as_a_crash)
     cr_assert(strstr(crash_text, "1 killed by signal 6"), "%s", crash_text);
     cr_assert_str_eq(last_run_end(1), "crashed");
 }
+
+static size_t discard(char *data, size_t size, size_t n, void *ctx)
+{
+    (void)data;
+    (void)ctx;
+    return size * n;
+}
+
+Test(supervisor, a_service_crashed_by_a_request_is_reported_as_a_crash)
+{
+    struct error err;
+    json_t *out = json_object();
+    char url[128];
+    error_init(&err);
+    cr_assert_eq(supervisor_start(sv, 0, &control, out, &err), 0, "%s", err.message);
+    json_decref(out);
+    supervisor_url(sv, 0, url, sizeof url);
+    strcat(url, "/crash");
+    CURL *h = curl_easy_init();
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_PROXY, "");
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_perform(h); /* the answer may or may not arrive before the abort */
+    curl_easy_cleanup(h);
+    for (int i = 0; i < 300 && atomic_load(&crashes) == 0; i++)
+        usleep(10000);
+    cr_assert_eq(atomic_load(&crashes), 1);
+    cr_assert(strstr(crash_text, "0 killed by signal 6"), "%s", crash_text);
+}
