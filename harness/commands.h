@@ -15,5 +15,6 @@
 
 int cmd_capture(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 #endif
