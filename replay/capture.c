@@ -402,6 +402,9 @@ static void handle_packet(struct capture *cap, const struct pcap_pkthdr *hdr,
     if (cap->sum->first_us == TRACE_TIME_NONE)
         cap->sum->first_us = cap->now;
     cap->sum->last_us = cap->now;
+    /* Idle flows go before this packet can refresh them. */
+    if (++cap->packets_since_expiry >= EXPIRE_EVERY_PACKETS || cap->now >= cap->next_expiry)
+        expire(cap, cap->now);
 
     st = packet_decode(cap->dlt, data, hdr->caplen, hdr->len, &pkt);
     if (st == PACKET_FRAGMENT) {
@@ -418,9 +421,6 @@ static void handle_packet(struct capture *cap, const struct pcap_pkthdr *hdr,
         handle_tcp(cap, &pkt);
     else
         count_status(cap, st);
-
-    if (++cap->packets_since_expiry >= EXPIRE_EVERY_PACKETS || cap->now >= cap->next_expiry)
-        expire(cap, cap->now);
 }
 
 /* ---- summary ---------------------------------------------------------- */

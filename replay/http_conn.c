@@ -147,6 +147,7 @@ static int bind_request(struct http_half *h)
     memcpy(tx->server, c->endpoint[!h->dir], sizeof tx->server);
     tx->req.started = true;
     tx->req.start_us = h->msg_start;
+    tx->req.method = (uint8_t)h->parser.method; /* known once the URL starts */
     if (h->resync_pending)
         tx->flags |= TX_FLAG(TX_RESYNC);
     h->resync_pending = false;
@@ -665,10 +666,11 @@ static size_t resync_scan(struct http_half *h, const uint8_t *p, size_t n)
             line_reset(h);
             continue; /* still at a line start */
         }
-        c->env->counters.resyncs++;
-        c->env->counters.resync_bytes += h->skipped;
-        if (h->skipped)
+        if (h->skipped) {
+            c->env->counters.resyncs++;
+            c->env->counters.resync_bytes += h->skipped;
             h->resync_pending = true;
+        }
         h->skipped = 0;
         parser_start(h);
         return i;
@@ -860,6 +862,12 @@ static bool bridge_gap(struct http_half *h, uint64_t n)
     return true;
 }
 
+/*
+ * After a gap, resync treats the first byte that follows as the start of a
+ * line: a gap ends where a captured segment begins, and senders start
+ * segments at message boundaries far more often than anywhere else.  The
+ * whole line must still parse as a start line.
+ */
 void http_conn_gap(struct http_conn *c, int dir, uint64_t n, bool snaplen, int64_t ts)
 {
     struct http_half *h = &c->half[dir];
@@ -876,18 +884,18 @@ void http_conn_gap(struct http_conn *c, int dir, uint64_t n, bool snaplen, int64
         return;
     case HALF_IDLE:
     case HALF_HOLD:
-        enter_resync(h, false);
+        enter_resync(h, true);
         return;
     case HALF_RESYNC:
         h->skipped += h->line.len;
         line_reset(h);
-        h->at_line_start = false;
+        h->at_line_start = true;
         h->resync_pending = true;
         return;
     case HALF_PARSE:
     default:
         if (!h->started) { /* between messages */
-            enter_resync(h, false);
+            enter_resync(h, true);
             return;
         }
         if (bridge_gap(h, n)) {
@@ -899,7 +907,7 @@ void http_conn_gap(struct http_conn *c, int dir, uint64_t n, bool snaplen, int64
             return;
         }
         truncate_message(h, flags);
-        enter_resync(h, false);
+        enter_resync(h, true);
         return;
     }
 }
@@ -984,6 +992,7 @@ void http_conn_close(struct http_conn *c, int64_t ts)
     if (c->any_http) {
         k->http_flows++;
         k->resync_bytes += skipped;
+        k->resyncs += (c->half[0].skipped > 0) + (c->half[1].skipped > 0);
     } else if (c->half[0].seen + c->half[1].seen > 0) {
         k->non_http_flows++;
         k->non_http_bytes += c->half[0].seen + c->half[1].seen;
