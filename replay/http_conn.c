@@ -73,8 +73,7 @@ static void finish_request(struct http_half *h, uint32_t flags)
     h->started = false;
     if (!tx)
         return;
-    tx->flags |= flags | h->gap_flags;
-    h->gap_flags = 0;
+    tx->flags |= flags;
     if (!tx->req.end_us)
         tx->req.end_us = h->ts;
     tx->req_end_pos = h->pos;
@@ -91,8 +90,7 @@ static void finish_response(struct http_half *h, uint32_t flags)
     h->orphan = false;
     if (!tx)
         return;
-    tx->flags |= flags | h->gap_flags;
-    h->gap_flags = 0;
+    tx->flags |= flags;
     if (!tx->resp.end_us)
         tx->resp.end_us = h->ts;
     await_remove(h->conn, tx);
@@ -898,12 +896,11 @@ void http_conn_gap(struct http_conn *c, int dir, uint64_t n, bool snaplen, int64
             enter_resync(h, true);
             return;
         }
+        /* Flag first: bridging may finish (and write) the transaction. */
+        if (h->tx)
+            h->tx->flags |= flags;
         if (bridge_gap(h, n)) {
             c->env->counters.body_gaps++;
-            if (h->tx)
-                h->tx->flags |= flags;
-            else
-                h->gap_flags |= flags;
             return;
         }
         truncate_message(h, flags);
