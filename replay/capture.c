@@ -210,7 +210,7 @@ static void fill_message(const struct cap_msg *m, struct http_header *hdrs, bool
     fill_headers(m, m->hdrs + nh, m->ntrailers, hdrs + nh);
     out->trailers = m->ntrailers ? hdrs + nh : NULL;
     out->trailer_count = m->ntrailers;
-    out->body = (const unsigned char *)m->body.data;
+    out->body = (const unsigned char *)(m->body.data ? m->body.data : "");
     out->body_len = m->body.len;
     out->body_size = m->body_size;
 }
