@@ -705,7 +705,11 @@ static int open_live(struct capture *cap, struct error *err)
         return rc;
     if (pcap_setnonblock(cap->pcap, 1, errbuf) != 0)
         return error_set(err, ERR_ENV, "cannot capture on '%s': %s", iface, errbuf);
-    return open_writer(cap, "interface", iface, wall_us(), err);
+    if ((rc = open_writer(cap, "interface", iface, wall_us(), err)))
+        return rc;
+    if (cap->o->on_ready)
+        cap->o->on_ready(cap->o->ready_ctx, iface, filter);
+    return 0;
 }
 
 static int run_live(struct capture *cap, struct error *err)

@@ -106,6 +106,9 @@ struct capture_options {
     size_t redact_count;
     int64_t flush_interval_us;  /* live: push the trace to disk this often */
     const volatile sig_atomic_t *stop; /* set (by a signal handler) to stop */
+    /* Live: called once packets are being captured, with the filter used. */
+    void (*on_ready)(void *ctx, const char *iface, const char *filter);
+    void *ready_ctx;
 };
 
 /* Defaults for everything but file/iface/output. */
