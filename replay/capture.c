@@ -29,6 +29,7 @@
 #define FRAG_MAX_DATAGRAMS 1024
 #define LIVE_TIMEOUT_MS 100
 #define LIVE_DRAIN_MS 300
+#define READ_BUFFER (1 << 20)
 
 static const struct {
     const char *name;
@@ -96,6 +97,7 @@ struct capture {
     struct http_header *hdrs;   /* emit scratch */
     size_t hdr_cap;
     struct buf redacted;        /* emit scratch for redacted values */
+    char *read_buf;             /* stdio buffer of the capture file */
     bool stop_packets;          /* -c reached */
 };
 
@@ -609,7 +611,18 @@ static int run_file(struct capture *cap, struct error *err)
         return error_errno(err, ERR_INPUT, errno, "cannot read capture file '%s'", path);
     if (S_ISDIR(st.st_mode))
         return error_set(err, ERR_INPUT, "'%s' is a directory, not a pcap or pcapng file", path);
-    cap->pcap = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
+    /* Our own stream with a large buffer: libpcap reads records with
+     * fread, and stdio's default 4 KiB would mean a system call per few
+     * packets. */
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return error_errno(err, ERR_INPUT, errno, "cannot read capture file '%s'", path);
+    cap->read_buf = malloc(READ_BUFFER);
+    if (cap->read_buf)
+        setvbuf(fp, cap->read_buf, _IOFBF, READ_BUFFER);
+    cap->pcap = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
+    if (!cap->pcap)
+        fclose(fp);
     if (!cap->pcap)
         return error_set(err, ERR_INPUT,
                          "'%s' is not a readable pcap or pcapng file (libpcap: %s); "
@@ -640,8 +653,7 @@ static int run_file(struct capture *cap, struct error *err)
     }
     if (next == PCAP_ERROR) {
         const char *msg = pcap_geterr(cap->pcap);
-        FILE *fp = pcap_file(cap->pcap);
-        long offset = fp ? ftell(fp) : -1;
+        long offset = ftell(fp);
         if (strstr(msg, "truncated")) {
             cap->sum->skipped[CAPTURE_SKIP_truncated_file].count++;
             snprintf(cap->sum->warning, sizeof cap->sum->warning,
@@ -843,6 +855,7 @@ static void teardown(struct capture *cap)
     free(cap->hdrs);
     if (cap->pcap)
         pcap_close(cap->pcap);
+    free(cap->read_buf); /* after the stream that used it is closed */
 }
 
 int capture_run(const struct capture_options *o, struct capture_summary *summary,

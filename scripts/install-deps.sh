@@ -15,7 +15,7 @@ core=(
   libhttp-parser-dev libmicrohttpd-dev libcriterion-dev
   postgresql
 )
-bench=(tshark wrk nginx-light hyperfine)
+bench=(tshark wrk nginx-light hyperfine tcpdump time)
 fixtures=(tcpdump tshark python3 python3-scapy iproute2)
 
 want=("${core[@]}")

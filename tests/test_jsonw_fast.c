@@ -1,0 +1,83 @@
+/* common/jsonw: the block-wise string writer produces exactly what the
+ * plain definition says, for random text of every kind of byte, across
+ * block boundaries, in both modes. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonw.h"
+#include "utf8.h"
+
+TestSuite(jsonw_fast, .timeout = 30);
+
+/* The definition, one byte at a time. */
+static void reference(struct buf *out, const unsigned char *s, size_t len, int html)
+{
+    buf_append_char(out, '"');
+    for (size_t i = 0; i < len;) {
+        unsigned char c = s[i];
+        if (c >= 0x80) {
+            size_t n = utf8_sequence_length(s + i, len - i);
+            if (n == 3 && html && c == 0xE2 && s[i + 1] == 0x80 &&
+                (s[i + 2] == 0xA8 || s[i + 2] == 0xA9))
+                buf_append_str(out, s[i + 2] == 0xA8 ? "\\u2028" : "\\u2029");
+            else if (n)
+                buf_append(out, s + i, n);
+            else
+                buf_append(out, "\xEF\xBF\xBD", 3);
+            i += n ? n : 1;
+            continue;
+        }
+        if (c == '"') buf_append_str(out, "\\\"");
+        else if (c == '\\') buf_append_str(out, "\\\\");
+        else if (c == '\n') buf_append_str(out, "\\n");
+        else if (c == '\r') buf_append_str(out, "\\r");
+        else if (c == '\t') buf_append_str(out, "\\t");
+        else if (c < 0x20 || c == 0x7F || (html && (c == '<' || c == '>' || c == '&')))
+            buf_printf(out, "\\u%04x", c);
+        else
+            buf_append_char(out, (char)c);
+        i++;
+    }
+    buf_append_char(out, '"');
+}
+
+Test(jsonw_fast, random_text_is_written_exactly_as_defined)
+{
+    static const char *pieces[] = {"a", "plain text ", "\"", "\\", "\n", "\t", "\x01", "\x7f",
+                                   "<", ">", "&", "\xc3\xa9", "\xe2\x80\xa8", "\xe2\x80\xa9",
+                                   "\xf0\x9f\x98\x80", "\xff", "\xc3", "\xe2\x80", "{\"k\":1}"};
+    unsigned seed = 42;
+    unsigned char *text = malloc(20000);
+    struct buf got, want;
+
+    buf_init(&got, 1 << 20);
+    buf_init(&want, 1 << 20);
+    for (int round = 0; round < 400; round++) {
+        size_t len = 0, target = (size_t)(rand_r(&seed) % (round < 200 ? 64 : 12000));
+        while (len < target) {
+            const char *p = pieces[rand_r(&seed) % (sizeof pieces / sizeof pieces[0])];
+            size_t n = strlen(p);
+            if (len + n > 19999)
+                break;
+            memcpy(text + len, p, n);
+            len += n;
+        }
+        for (int html = 0; html < 2; html++) {
+            buf_reset(&got);
+            buf_reset(&want);
+            buf_append_str(&got, "prefix:");
+            buf_append_str(&want, "prefix:");
+            cr_assert_eq(jsonw_string(&got, (const char *)text, len, html ? JSONW_HTML_SAFE : 0), 0);
+            reference(&want, text, len, html);
+            cr_assert_eq(got.len, want.len, "round %d html %d: length %zu vs %zu", round, html,
+                         got.len, want.len);
+            cr_assert(memcmp(got.data, want.data, got.len) == 0, "round %d html %d", round, html);
+            cr_assert_eq(got.data[got.len], '\0');
+        }
+    }
+    buf_release(&got);
+    buf_release(&want);
+    free(text);
+}
