@@ -315,6 +315,9 @@ int jsonw_string(struct buf *out, const char *str, size_t len, unsigned flags)
     char *o;
     int rc;
 
+    bool text_only = flags & JSONW_TEXT_ONLY;
+    size_t start = out->len;
+
     if ((rc = buf_reserve(out, len + 2)) != 0)
         return rc;
     out->data[out->len++] = '"';
@@ -356,8 +359,8 @@ int jsonw_string(struct buf *out, const char *str, size_t len, unsigned flags)
                     unsigned char c = chunk[k];
                     memcpy(o, chunk + pos, 16);
                     o += k - pos;
-                    if (c >= 0x80)
-                        break; /* UTF-8: checked below, byte by byte */
+                    if (c >= 0x80 || (c == 0 && text_only))
+                        break; /* checked below, byte by byte */
                     memcpy(o, ascii[c].s, 8);
                     o += ascii[c].len;
                     pos = k + 1;
@@ -392,6 +395,8 @@ int jsonw_string(struct buf *out, const char *str, size_t len, unsigned flags)
             }
 #endif
             unsigned char c = s[i];
+            if (c == 0 && text_only)
+                goto not_text;
             if (c < 0x80) {
                 memcpy(o, ascii[c].s, 8);
                 o += ascii[c].len;
@@ -407,6 +412,8 @@ int jsonw_string(struct buf *out, const char *str, size_t len, unsigned flags)
             } else if (n) {
                 memcpy(o, s + i, n);
                 o += n;
+            } else if (text_only) {
+                goto not_text;
             } else {
                 memcpy(o, "\xEF\xBF\xBD", 3); /* U+FFFD */
                 o += 3;
@@ -417,6 +424,10 @@ int jsonw_string(struct buf *out, const char *str, size_t len, unsigned flags)
         out->len = (size_t)(o - out->data);
     }
     return buf_append_char(out, '"');
+not_text:
+    out->len = start;
+    out->data[start] = '\0';
+    return ERR_INPUT;
 }
 
 #undef BLOCK

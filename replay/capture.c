@@ -228,8 +228,8 @@ static int emit(void *ctx, const struct cap_tx *tx)
         return error_set(&cap->write_err, ERR_NOMEM, "out of memory writing the trace");
     t.id = tx->id;
     t.conn = tx->conn;
-    snprintf(t.client, sizeof t.client, "%s", tx->client);
-    snprintf(t.server, sizeof t.server, "%s", tx->server);
+    memcpy(t.client, tx->client, sizeof tx->client); /* NUL-terminated, shorter */
+    memcpy(t.server, tx->server, sizeof tx->server);
     t.req_start_us = tx->req.start_us;
     t.req_end_us = tx->req.end_us ? tx->req.end_us : tx->req.start_us;
     fill_message(&tx->req, cap->hdrs, true, &t.request);

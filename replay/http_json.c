@@ -65,9 +65,10 @@ int http_json_write_fields(struct buf *out, const struct http_message *m, bool i
         rc |= http_json_write_headers(out, m->trailers, m->trailer_count);
     }
     rc |= buf_append_str(out, ",\"body\":");
-    if (is_text(m->body, m->body_len)) {
-        rc |= jsonw_string(out, (const char *)m->body, m->body_len, 0);
-    } else {
+    int text = jsonw_string(out, (const char *)m->body, m->body_len, JSONW_TEXT_ONLY);
+    if (text && text != ERR_INPUT) {
+        rc |= text;
+    } else if (text == ERR_INPUT) {
         rc |= buf_append_char(out, '"');
         rc |= base64_encode(out, m->body, m->body_len);
         rc |= buf_append_str(out, "\",\"body_encoding\":\"base64\"");

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errors.h"
 #include "jsonw.h"
 #include "utf8.h"
 
@@ -47,7 +48,8 @@ Test(jsonw_fast, random_text_is_written_exactly_as_defined)
 {
     static const char *pieces[] = {"a", "plain text ", "\"", "\\", "\n", "\t", "\x01", "\x7f",
                                    "<", ">", "&", "\xc3\xa9", "\xe2\x80\xa8", "\xe2\x80\xa9",
-                                   "\xf0\x9f\x98\x80", "\xff", "\xc3", "\xe2\x80", "{\"k\":1}"};
+                                   "\xf0\x9f\x98\x80", "\xff", "\xc3", "\xe2\x80", "{\"k\":1}",
+                                   NULL /* a NUL byte */};
     unsigned seed = 42;
     unsigned char *text = malloc(20000);
     struct buf got, want;
@@ -58,7 +60,11 @@ Test(jsonw_fast, random_text_is_written_exactly_as_defined)
         size_t len = 0, target = (size_t)(rand_r(&seed) % (round < 200 ? 64 : 12000));
         while (len < target) {
             const char *p = pieces[rand_r(&seed) % (sizeof pieces / sizeof pieces[0])];
-            size_t n = strlen(p);
+            size_t n = p ? strlen(p) : 1;
+            if (!p && round % 3) /* most rounds without NUL */
+                continue;
+            if (!p)
+                p = "";
             if (len + n > 19999)
                 break;
             memcpy(text + len, p, n);
@@ -75,6 +81,22 @@ Test(jsonw_fast, random_text_is_written_exactly_as_defined)
                          got.len, want.len);
             cr_assert(memcmp(got.data, want.data, got.len) == 0, "round %d html %d", round, html);
             cr_assert_eq(got.data[got.len], '\0');
+        }
+        /* Text-only mode: the same output for text, a clean refusal else. */
+        bool is_text = utf8_valid(text, len) && !memchr(text, 0, len);
+        buf_reset(&got);
+        buf_append_str(&got, "prefix:");
+        int rc = jsonw_string(&got, (const char *)text, len, JSONW_TEXT_ONLY);
+        if (is_text) {
+            cr_assert_eq(rc, 0, "round %d", round);
+            buf_reset(&want);
+            buf_append_str(&want, "prefix:");
+            reference(&want, text, len, 0);
+            cr_assert(got.len == want.len && memcmp(got.data, want.data, got.len) == 0,
+                      "round %d text-only", round);
+        } else {
+            cr_assert_eq(rc, ERR_INPUT, "round %d", round);
+            cr_assert_str_eq(got.data, "prefix:");
         }
     }
     buf_release(&got);
