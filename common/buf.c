@@ -80,14 +80,8 @@ int buf_append_str(struct buf *b, const char *s)
     return buf_append(b, s, strlen(s));
 }
 
-int buf_append_char(struct buf *b, char c)
+int buf_append_char_slow(struct buf *b, char c)
 {
-    /* Fast path for the JSON writer's per-character appends. */
-    if (b->len < b->max && b->len + 1 < b->cap) {
-        b->data[b->len++] = c;
-        b->data[b->len] = '\0';
-        return 0;
-    }
     return buf_append(b, &c, 1);
 }
 

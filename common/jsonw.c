@@ -441,12 +441,27 @@ int jsonw_cstring(struct buf *out, const char *s, unsigned flags)
 
 int jsonw_uint(struct buf *out, uint64_t v)
 {
+    static const char pairs[] = "00010203040506070809101112131415161718192021222324"
+                                "25262728293031323334353637383940414243444546474849"
+                                "50515253545556575859606162636465666768697071727374"
+                                "75767778798081828384858687888990919293949596979899";
     char tmp[24];
     char *p = tmp + sizeof tmp;
-    do {
-        *--p = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
+    /* Two digits per division: timestamps have sixteen. */
+    while (v >= 100) {
+        unsigned d = (unsigned)(v % 100) * 2;
+        v /= 100;
+        p -= 2;
+        p[0] = pairs[d];
+        p[1] = pairs[d + 1];
+    }
+    if (v >= 10) {
+        p -= 2;
+        p[0] = pairs[v * 2];
+        p[1] = pairs[v * 2 + 1];
+    } else {
+        *--p = (char)('0' + v);
+    }
     return buf_append(out, p, (size_t)(tmp + sizeof tmp - p));
 }
 

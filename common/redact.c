@@ -87,8 +87,12 @@ int redactor_add_header(struct redactor *r, const char *name, struct error *err)
 
 static long find(const struct redactor *r, const char *name, size_t len)
 {
+    /* Called for every header of every message: compare lengths and first
+     * letters before the case-insensitive compare. */
+    unsigned char first = len ? (unsigned char)(name[0] | 0x20) : 0;
     for (size_t i = 0; i < r->count; i++)
-        if (r->name_lens[i] == len && strncasecmp(r->names[i], name, len) == 0)
+        if (r->name_lens[i] == len && (unsigned char)(r->names[i][0] | 0x20) == first &&
+            strncasecmp(r->names[i], name, len) == 0)
             return (long)i;
     return -1;
 }

@@ -7,11 +7,8 @@
 #include "jsonw.h"
 #include "utf8.h"
 
-/* NUL is legal JSON (\u0000) but many readers reject it: treat as binary. */
-static bool is_text(const void *data, size_t len)
-{
-    return utf8_valid(data, len) && memchr(data, '\0', len) == NULL;
-}
+/* Header values and bodies that are not UTF-8 text, or that hold NUL (legal
+ * JSON as \u0000, but many readers reject it), are written as base64. */
 
 int http_json_write_headers(struct buf *out, const struct http_header *h, size_t n)
 {
@@ -22,8 +19,9 @@ int http_json_write_headers(struct buf *out, const struct http_header *h, size_t
         rc |= buf_append_char(out, '[');
         rc |= jsonw_string(out, h[i].name, h[i].name_len, 0);
         rc |= buf_append_char(out, ',');
-        if (is_text(h[i].value, h[i].value_len)) {
-            rc |= jsonw_string(out, h[i].value, h[i].value_len, 0);
+        int text = jsonw_string(out, h[i].value, h[i].value_len, JSONW_TEXT_ONLY);
+        if (text != ERR_INPUT) {
+            rc |= text;
         } else {
             rc |= buf_append_char(out, '"');
             rc |= base64_encode(out, h[i].value, h[i].value_len);
