@@ -330,13 +330,22 @@ int jsonw_string(struct buf *out, const char *str, size_t len, unsigned flags)
         o = out->data + out->len;
         while (i < block_end) {
 #ifdef __SSE2__
-            if (i + 16 <= block_end) {
-                /* 16 bytes at once: a mask of the bytes that need a look;
-                 * plain runs between them are copied 16 bytes at a time
-                 * from a stack copy (the room is reserved), so an escape
-                 * costs a few instructions even in dense JSON. */
+            {
+                /* 16 bytes at once (fewer at the end, from a padded copy): a
+                 * mask of the bytes that need a look; plain runs between
+                 * them are copied 16 bytes at a time from a stack copy (the
+                 * room is reserved), so an escape costs a few instructions
+                 * even in dense JSON. */
                 unsigned char chunk[32];
-                __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
+                size_t avail = block_end - i, take = avail < 16 ? avail : 16;
+                __m128i v;
+                if (take == 16) {
+                    v = _mm_loadu_si128((const __m128i *)(s + i));
+                } else {
+                    memset(chunk, 'a', 16);
+                    memcpy(chunk, s + i, take);
+                    v = _mm_loadu_si128((const __m128i *)chunk);
+                }
                 __m128i m = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)), /* and >= 0x80 */
                                          _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
                                                       _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
@@ -346,10 +355,12 @@ int jsonw_string(struct buf *out, const char *str, size_t len, unsigned flags)
                                                      _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('>')),
                                                                   _mm_cmpeq_epi8(v, _mm_set1_epi8('&')))));
                 unsigned mask = (unsigned)_mm_movemask_epi8(m), pos = 0;
+                if (take < 16)
+                    mask &= (1u << take) - 1;
                 _mm_storeu_si128((__m128i *)o, v);
                 if (!mask) {
-                    o += 16;
-                    i += 16;
+                    o += take;
+                    i += take;
                     continue;
                 }
                 _mm_storeu_si128((__m128i *)chunk, v);
@@ -368,8 +379,8 @@ int jsonw_string(struct buf *out, const char *str, size_t len, unsigned flags)
                 }
                 if (!mask) {
                     memcpy(o, chunk + pos, 16);
-                    o += 16 - pos;
-                    i += 16;
+                    o += take - pos;
+                    i += take;
                     continue;
                 }
                 i += (size_t)__builtin_ctz(mask);

@@ -467,6 +467,7 @@ static void collect(struct capture *cap)
     SKIP(non_http, h->non_http_flows, h->non_http_bytes);
     SKIP(resync, h->resyncs, h->resync_bytes);
     SKIP(http_error, h->parse_errors, 0);
+    SKIP(message_cut, h->messages_cut, 0);
     SKIP(orphan_response, h->orphan_responses, 0);
     SKIP(upgrade, h->upgrades, h->upgrade_bytes);
 #undef SKIP

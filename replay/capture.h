@@ -46,7 +46,8 @@
     X(body_capped, true, "bodies cut at --max-body (transactions flagged *_body_capped)")    \
     X(non_http, true, "TCP connections whose bytes were not HTTP/1.x")                       \
     X(resync, true, "bytes skipped to find the next HTTP message (start of connection not captured, after a gap or invalid HTTP)") \
-    X(http_error, false, "HTTP messages cut short by invalid syntax (transactions flagged *_truncated)") \
+    X(http_error, false, "HTTP messages with invalid syntax (the rest of the message is skipped)") \
+    X(message_cut, false, "HTTP messages cut short by a gap, invalid HTTP or the end of their connection (kept and flagged *_truncated once their start line was seen)") \
     X(orphan_response, false, "responses without a captured request")                       \
     X(upgrade, true, "connections that switched protocol (Upgrade, CONNECT); their later bytes are not parsed") \
     X(kernel_drop, false, "packets dropped by the kernel or interface before rehearse read them") \

@@ -474,8 +474,7 @@ static void truncate_message(struct http_half *h, uint32_t flags)
     uint32_t f = flags | role_flag(h, TX_REQUEST_TRUNCATED_BIT, TX_RESPONSE_TRUNCATED_BIT);
     if (!h->started)
         return;
-    if (h->msg || h->orphan)
-        h->conn->env->counters.messages_cut++;
+    h->conn->env->counters.messages_cut++;
     if (is_client(h))
         finish_request(h, f);
     else

@@ -246,6 +246,7 @@ Test(capture, a_lost_segment_flags_its_transaction_and_the_rest_of_the_flow_is_p
     cr_expect(!tx_has_flag(tx3, "request_gap"));
     cr_expect_eq(skipped_count(&t, "gap"), 1);
     cr_expect_eq(skipped_bytes(&t, "gap"), 15);
+    cr_expect_eq(skipped_count(&t, "message_cut"), 1);
     trace_lines_free(&t);
 }
 
@@ -709,6 +710,7 @@ Test(capture, a_reset_flags_the_open_transaction)
     cr_expect(tx_has_flag(tx, "conn_reset"));
     cr_expect(tx_has_flag(tx, "response_truncated"));
     cr_expect_str_eq(jstr(tx, "response.body"), "partial");
+    cr_expect_eq(skipped_count(&t, "message_cut"), 1);
     trace_lines_free(&t);
 }
 
