@@ -8,7 +8,8 @@
 #include "utf8.h"
 
 /* Header values and bodies that are not UTF-8 text, or that hold NUL (legal
- * JSON as \u0000, but many readers reject it), are written as base64. */
+ * JSON as \u0000, but many readers reject it), are written as base64 (jsonw's JSONW_TEXT_ONLY tells, in the
+ * same pass that escapes them; an empty value may have a NULL pointer). */
 
 int http_json_write_headers(struct buf *out, const struct http_header *h, size_t n)
 {
