@@ -16,7 +16,7 @@ core=(
   postgresql
 )
 bench=(tshark wrk nginx-light hyperfine)
-fixtures=(tcpdump tshark python3 python3-scapy iproute2)
+fixtures=(tcpdump tshark python3 python3-scapy iproute2 nginx-light curl)
 
 want=("${core[@]}")
 for arg in "$@"; do
