@@ -143,6 +143,19 @@ static int contains_ci(const char *hay, const char *needle)
     return m == 0;
 }
 
+/* A copy of s (owned) with every occurrence of word replaced by '#'s, so that
+ * looking for "empty" in the message about "empty.pcap" finds only the message. */
+static char *blank_out(const char *s, const char *word)
+{
+    char *out = strdup(s), *p = out;
+    size_t m = strlen(word);
+    while (m && (p = strstr(p, word)) != NULL) {
+        memset(p, '#', m);
+        p += m;
+    }
+    return out;
+}
+
 /* The next line of text at *p (without its '\n'), or NULL at the end. */
 static const char *next_line(const char **p, size_t *len)
 {
@@ -323,14 +336,17 @@ Test(capture_corpus, bad_inputs_end_with_their_exit_code_and_say_what_is_wrong)
             fprintf(stderr, "%s: stderr does not name the file\n", bad[i].name);
             ok = 0;
         }
+        /* and says what is wrong, in words of its own */
+        char *message = blank_out(cap.err, bad[i].name);
         snprintf(words, sizeof words, "%s", bad[i].words);
         for (char *save = NULL, *w = strtok_r(words, ",", &save); w;
              w = strtok_r(NULL, ",", &save)) {
-            if (!contains_ci(cap.err, w)) {
+            if (!contains_ci(message, w)) {
                 fprintf(stderr, "%s: stderr does not say '%s'\n", bad[i].name, w);
                 ok = 0;
             }
         }
+        free(message);
         if (!ok) {
             fprintf(stderr, "%s: stderr was:\n%s\n", bad[i].name, cap.err);
             failed++;
