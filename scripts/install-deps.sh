@@ -17,7 +17,7 @@ core=(
   python3 python3-jsonschema
 )
 bench=(tshark wrk nginx-light hyperfine tcpdump time)
-fixtures=(tcpdump tshark python3 python3-scapy iproute2)
+fixtures=(tcpdump tshark python3 python3-scapy iproute2 nginx-light curl)
 
 want=("${core[@]}")
 for arg in "$@"; do
