@@ -612,6 +612,10 @@ static int run_file(struct capture *cap, struct error *err)
         return error_errno(err, ERR_INPUT, errno, "cannot read capture file '%s'", path);
     if (S_ISDIR(st.st_mode))
         return error_set(err, ERR_INPUT, "'%s' is a directory, not a pcap or pcapng file", path);
+    if (st.st_size == 0)
+        return error_set(err, ERR_INPUT,
+                         "'%s' is empty (0 bytes), not a pcap or pcapng file; was the capture "
+                         "stopped before it wrote anything?", path);
     /* Our own stream with a large buffer: libpcap reads records with
      * fread, and stdio's default 4 KiB would mean a system call per few
      * packets. */

@@ -809,6 +809,11 @@ void http_conn_data(struct http_conn *c, int dir, const uint8_t *p, uint32_t n, 
     h->ts = ts;
     h->pos += n;
     h->seen += n;
+    /* While resynchronising, a segment's first byte may start a message
+     * even if the bytes before did not end a line: senders start segments
+     * at message boundaries (tshark's dissector relies on the same). */
+    if (h->mode == HALF_RESYNC && h->line.len == 0)
+        h->at_line_start = true;
     half_feed(h, p, n);
     if (c->release_hold)
         release_hold(c);
