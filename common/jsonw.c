@@ -33,9 +33,8 @@ static inline uint64_t needs_look(uint64_t w, bool html)
 }
 
 /* What each ASCII byte becomes: itself, a two-character escape, or
- * \u00XX (control characters and DEL; in HTML-safe mode also < > &, so the
- * text can sit inside an HTML <script> element).  Each entry is read as 8
- * bytes and the output advanced by `len`, without a branch per kind. */
+ * \u00XX (control characters and DEL).  Each entry is read as 8 bytes and
+ * the output advanced by `len`, without a branch per kind. */
 struct ascii_out {
     char s[8];
     unsigned char len;
@@ -170,136 +169,16 @@ static const struct ascii_out ascii_plain[128] = {
     {"~", 1},
     {"\\u007f", 6},
 };
-static const struct ascii_out ascii_html[128] = {
-    {"\\u0000", 6},
-    {"\\u0001", 6},
-    {"\\u0002", 6},
-    {"\\u0003", 6},
-    {"\\u0004", 6},
-    {"\\u0005", 6},
-    {"\\u0006", 6},
-    {"\\u0007", 6},
-    {"\\u0008", 6},
-    {"\\t", 2},
-    {"\\n", 2},
-    {"\\u000b", 6},
-    {"\\u000c", 6},
-    {"\\r", 2},
-    {"\\u000e", 6},
-    {"\\u000f", 6},
-    {"\\u0010", 6},
-    {"\\u0011", 6},
-    {"\\u0012", 6},
-    {"\\u0013", 6},
-    {"\\u0014", 6},
-    {"\\u0015", 6},
-    {"\\u0016", 6},
-    {"\\u0017", 6},
-    {"\\u0018", 6},
-    {"\\u0019", 6},
-    {"\\u001a", 6},
-    {"\\u001b", 6},
-    {"\\u001c", 6},
-    {"\\u001d", 6},
-    {"\\u001e", 6},
-    {"\\u001f", 6},
-    {" ", 1},
-    {"!", 1},
-    {"\\\"", 2},
-    {"#", 1},
-    {"$", 1},
-    {"%", 1},
-    {"\\u0026", 6},
-    {"'", 1},
-    {"(", 1},
-    {")", 1},
-    {"*", 1},
-    {"+", 1},
-    {",", 1},
-    {"-", 1},
-    {".", 1},
-    {"/", 1},
-    {"0", 1},
-    {"1", 1},
-    {"2", 1},
-    {"3", 1},
-    {"4", 1},
-    {"5", 1},
-    {"6", 1},
-    {"7", 1},
-    {"8", 1},
-    {"9", 1},
-    {":", 1},
-    {";", 1},
-    {"\\u003c", 6},
-    {"=", 1},
-    {"\\u003e", 6},
-    {"?", 1},
-    {"@", 1},
-    {"A", 1},
-    {"B", 1},
-    {"C", 1},
-    {"D", 1},
-    {"E", 1},
-    {"F", 1},
-    {"G", 1},
-    {"H", 1},
-    {"I", 1},
-    {"J", 1},
-    {"K", 1},
-    {"L", 1},
-    {"M", 1},
-    {"N", 1},
-    {"O", 1},
-    {"P", 1},
-    {"Q", 1},
-    {"R", 1},
-    {"S", 1},
-    {"T", 1},
-    {"U", 1},
-    {"V", 1},
-    {"W", 1},
-    {"X", 1},
-    {"Y", 1},
-    {"Z", 1},
-    {"[", 1},
-    {"\\\\", 2},
-    {"]", 1},
-    {"^", 1},
-    {"_", 1},
-    {"`", 1},
-    {"a", 1},
-    {"b", 1},
-    {"c", 1},
-    {"d", 1},
-    {"e", 1},
-    {"f", 1},
-    {"g", 1},
-    {"h", 1},
-    {"i", 1},
-    {"j", 1},
-    {"k", 1},
-    {"l", 1},
-    {"m", 1},
-    {"n", 1},
-    {"o", 1},
-    {"p", 1},
-    {"q", 1},
-    {"r", 1},
-    {"s", 1},
-    {"t", 1},
-    {"u", 1},
-    {"v", 1},
-    {"w", 1},
-    {"x", 1},
-    {"y", 1},
-    {"z", 1},
-    {"{", 1},
-    {"|", 1},
-    {"}", 1},
-    {"~", 1},
-    {"\\u007f", 6},
-};
+/* In HTML-safe mode, < > & are escaped too. */
+static const struct ascii_out html_amp = {"\\u0026", 6}, html_lt = {"\\u003c", 6},
+                              html_gt = {"\\u003e", 6};
+
+static inline const struct ascii_out *ascii_out(unsigned char c, bool html)
+{
+    if (html && (c == '&' || c == '<' || c == '>'))
+        return c == '&' ? &html_amp : c == '<' ? &html_lt : &html_gt;
+    return &ascii_plain[c];
+}
 
 /* Input is handled in blocks; each reserves the worst case (6 output
  * bytes per input byte, plus a UTF-8 sequence running past the block), so
@@ -310,7 +189,6 @@ int jsonw_string(struct buf *out, const char *str, size_t len, unsigned flags)
 {
     const unsigned char *s = (const unsigned char *)str;
     bool html = flags & JSONW_HTML_SAFE;
-    const struct ascii_out *ascii = html ? ascii_html : ascii_plain;
     size_t i = 0;
     char *o;
     int rc;
@@ -372,8 +250,9 @@ int jsonw_string(struct buf *out, const char *str, size_t len, unsigned flags)
                     o += k - pos;
                     if (c >= 0x80 || (c == 0 && text_only))
                         break; /* checked below, byte by byte */
-                    memcpy(o, ascii[c].s, 8);
-                    o += ascii[c].len;
+                    const struct ascii_out *e = ascii_out(c, html);
+                    memcpy(o, e->s, 8);
+                    o += e->len;
                     pos = k + 1;
                     mask &= mask - 1;
                 }
@@ -409,8 +288,9 @@ int jsonw_string(struct buf *out, const char *str, size_t len, unsigned flags)
             if (c == 0 && text_only)
                 goto not_text;
             if (c < 0x80) {
-                memcpy(o, ascii[c].s, 8);
-                o += ascii[c].len;
+                const struct ascii_out *e = ascii_out(c, html);
+                memcpy(o, e->s, 8);
+                o += e->len;
                 i++;
                 continue;
             }

@@ -2,6 +2,7 @@
  * capture file crafted byte by byte (tests/support/pcapw.h), checked in the
  * trace the real binary writes. */
 #include <criterion/criterion.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,26 @@ static struct pcapw *open_pcap(const char *name, enum pcapw_link link)
 {
     struct pcapw_opts o = {.link = link};
     return pcapw_open(test_path(dir, name), &o);
+}
+
+/* Write NAME: one connection from 10.0.0.1:51000 to 10.0.0.2:80 — the
+ * handshake, each (side, text) pair as one segment, then FIN both ways.
+ * The pairs end with -1. */
+static void conversation(const char *name, ...)
+{
+    struct pcapw *w = open_pcap(name, PCAPW_ETHER);
+    struct tconn c;
+    va_list ap;
+    int side;
+
+    tconn_init(&c, w, "10.0.0.1", 51000, "10.0.0.2", 80, 1, 1);
+    tconn_handshake(&c);
+    va_start(ap, name);
+    while ((side = va_arg(ap, int)) >= 0)
+        tconn_send_str(&c, side, va_arg(ap, const char *));
+    va_end(ap);
+    tconn_close(&c);
+    pcapw_close(w);
 }
 
 /* Capture `name` into NAME.jsonl, expect exit 0. */
@@ -373,19 +394,12 @@ Test(capture, a_capture_starting_mid_connection_resynchronises_on_the_next_messa
 
 Test(capture, two_requests_in_one_segment_are_two_transactions)
 {
-    struct pcapw *w = open_pcap("two.pcap", PCAPW_ETHER);
-    struct tconn c;
     struct trace_lines t;
     char both[512], answers[512];
 
     snprintf(both, sizeof both, "%s%s", GET("/a"), GET("/b"));
     snprintf(answers, sizeof answers, "%s%s", resp(200, "A"), resp(202, "B"));
-    tconn_init(&c, w, "10.0.0.1", 51000, "10.0.0.2", 80, 1, 1);
-    tconn_handshake(&c);
-    tconn_send_str(&c, CLIENT, both);
-    tconn_send_str(&c, SERVER, answers);
-    tconn_close(&c);
-    pcapw_close(w);
+    conversation("two.pcap", CLIENT, both, SERVER, answers, -1);
 
     run(&t, "two.pcap", NULL, NULL);
     cr_assert_eq(tx_count(&t), 2);
@@ -428,20 +442,16 @@ Test(capture, one_request_over_many_segments_is_one_transaction)
 
 Test(capture, pipelined_requests_are_paired_in_order)
 {
-    struct pcapw *w = open_pcap("pipe.pcap", PCAPW_ETHER);
-    struct tconn c;
     struct trace_lines t;
 
-    tconn_init(&c, w, "10.0.0.1", 51000, "10.0.0.2", 80, 1, 1);
-    tconn_handshake(&c);
-    tconn_send_str(&c, CLIENT, GET("/1"));
-    tconn_send_str(&c, CLIENT, GET("/2"));
-    tconn_send_str(&c, CLIENT, GET("/3"));
-    tconn_send_str(&c, SERVER, resp(201, "one"));
-    tconn_send_str(&c, SERVER, resp(202, "two"));
-    tconn_send_str(&c, SERVER, resp(203, "three"));
-    tconn_close(&c);
-    pcapw_close(w);
+    conversation("pipe.pcap",
+                 CLIENT, GET("/1"),
+                 CLIENT, GET("/2"),
+                 CLIENT, GET("/3"),
+                 SERVER, resp(201, "one"),
+                 SERVER, resp(202, "two"),
+                 SERVER, resp(203, "three"),
+                 -1);
 
     run(&t, "pipe.pcap", NULL, NULL);
     cr_assert_eq(tx_count(&t), 3);
@@ -487,18 +497,14 @@ Test(capture, chunked_bodies_are_joined_and_trailers_kept)
 
 Test(capture, a_response_to_head_has_no_body_whatever_its_length_says)
 {
-    struct pcapw *w = open_pcap("head.pcap", PCAPW_ETHER);
-    struct tconn c;
     struct trace_lines t;
 
-    tconn_init(&c, w, "10.0.0.1", 51000, "10.0.0.2", 80, 1, 1);
-    tconn_handshake(&c);
-    tconn_send_str(&c, CLIENT, "HEAD /file HTTP/1.1\r\nHost: h\r\n\r\n");
-    tconn_send_str(&c, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n");
-    tconn_send_str(&c, CLIENT, GET("/next"));
-    tconn_send_str(&c, SERVER, resp(200, "body"));
-    tconn_close(&c);
-    pcapw_close(w);
+    conversation("head.pcap",
+                 CLIENT, "HEAD /file HTTP/1.1\r\nHost: h\r\n\r\n",
+                 SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n",
+                 CLIENT, GET("/next"),
+                 SERVER, resp(200, "body"),
+                 -1);
 
     run(&t, "head.pcap", NULL, NULL);
     cr_assert_eq(tx_count(&t), 2);
@@ -511,20 +517,16 @@ Test(capture, a_response_to_head_has_no_body_whatever_its_length_says)
 
 Test(capture, responses_204_and_304_have_no_body)
 {
-    struct pcapw *w = open_pcap("nobody.pcap", PCAPW_ETHER);
-    struct tconn c;
     struct trace_lines t;
 
-    tconn_init(&c, w, "10.0.0.1", 51000, "10.0.0.2", 80, 1, 1);
-    tconn_handshake(&c);
-    tconn_send_str(&c, CLIENT, "DELETE /x HTTP/1.1\r\nHost: h\r\n\r\n");
-    tconn_send_str(&c, SERVER, "HTTP/1.1 204 No Content\r\n\r\n");
-    tconn_send_str(&c, CLIENT, "GET /y HTTP/1.1\r\nHost: h\r\nIf-None-Match: \"e\"\r\n\r\n");
-    tconn_send_str(&c, SERVER, "HTTP/1.1 304 Not Modified\r\nContent-Length: 77\r\nETag: \"e\"\r\n\r\n");
-    tconn_send_str(&c, CLIENT, GET("/z"));
-    tconn_send_str(&c, SERVER, resp(200, "zz"));
-    tconn_close(&c);
-    pcapw_close(w);
+    conversation("nobody.pcap",
+                 CLIENT, "DELETE /x HTTP/1.1\r\nHost: h\r\n\r\n",
+                 SERVER, "HTTP/1.1 204 No Content\r\n\r\n",
+                 CLIENT, "GET /y HTTP/1.1\r\nHost: h\r\nIf-None-Match: \"e\"\r\n\r\n",
+                 SERVER, "HTTP/1.1 304 Not Modified\r\nContent-Length: 77\r\nETag: \"e\"\r\n\r\n",
+                 CLIENT, GET("/z"),
+                 SERVER, resp(200, "zz"),
+                 -1);
 
     run(&t, "nobody.pcap", NULL, NULL);
     cr_assert_eq(tx_count(&t), 3);
@@ -537,19 +539,14 @@ Test(capture, responses_204_and_304_have_no_body)
 
 Test(capture, an_interim_100_continue_is_flagged_and_the_final_response_paired)
 {
-    struct pcapw *w = open_pcap("continue.pcap", PCAPW_ETHER);
-    struct tconn c;
     struct trace_lines t;
 
-    tconn_init(&c, w, "10.0.0.1", 51000, "10.0.0.2", 80, 1, 1);
-    tconn_handshake(&c);
-    tconn_send_str(&c, CLIENT, "POST /big HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n"
-                               "Content-Length: 4\r\n\r\n");
-    tconn_send_str(&c, SERVER, "HTTP/1.1 100 Continue\r\n\r\n");
-    tconn_send_str(&c, CLIENT, "data");
-    tconn_send_str(&c, SERVER, resp(201, "made"));
-    tconn_close(&c);
-    pcapw_close(w);
+    conversation("continue.pcap",
+                 CLIENT, "POST /big HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n" "Content-Length: 4\r\n\r\n",
+                 SERVER, "HTTP/1.1 100 Continue\r\n\r\n",
+                 CLIENT, "data",
+                 SERVER, resp(201, "made"),
+                 -1);
 
     run(&t, "continue.pcap", NULL, NULL);
     cr_assert_eq(tx_count(&t), 1);
@@ -716,17 +713,13 @@ Test(capture, a_reset_flags_the_open_transaction)
 
 Test(capture, responses_without_a_request_are_counted_as_orphans)
 {
-    struct pcapw *w = open_pcap("orphan.pcap", PCAPW_ETHER);
-    struct tconn c;
     struct trace_lines t;
 
-    tconn_init(&c, w, "10.0.0.1", 51000, "10.0.0.2", 80, 1, 1);
-    tconn_handshake(&c);
-    tconn_send_str(&c, SERVER, "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n");
-    tconn_send_str(&c, CLIENT, GET("/x"));
-    tconn_send_str(&c, SERVER, resp(200, "x"));
-    tconn_close(&c);
-    pcapw_close(w);
+    conversation("orphan.pcap",
+                 SERVER, "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n",
+                 CLIENT, GET("/x"),
+                 SERVER, resp(200, "x"),
+                 -1);
 
     run(&t, "orphan.pcap", NULL, NULL);
     cr_assert_eq(tx_count(&t), 1);
@@ -764,20 +757,16 @@ Test(capture, a_connection_that_is_not_http_is_counted_not_parsed)
 
 Test(capture, invalid_http_in_a_flow_is_counted_and_the_next_request_parsed)
 {
-    struct pcapw *w = open_pcap("garbage.pcap", PCAPW_ETHER);
-    struct tconn c;
     struct trace_lines t;
 
-    tconn_init(&c, w, "10.0.0.1", 51000, "10.0.0.2", 80, 1, 1);
-    tconn_handshake(&c);
-    tconn_send_str(&c, CLIENT, GET("/good"));
-    tconn_send_str(&c, SERVER, resp(200, "g"));
-    tconn_send_str(&c, CLIENT, "GET /bad HTTP/1.1\r\nContent-Length: nope\r\n\r\n\x01\x02garbage\r\n");
-    tconn_send_str(&c, SERVER, resp(400, "bad"));
-    tconn_send_str(&c, CLIENT, GET("/good-again"));
-    tconn_send_str(&c, SERVER, resp(200, "g2"));
-    tconn_close(&c);
-    pcapw_close(w);
+    conversation("garbage.pcap",
+                 CLIENT, GET("/good"),
+                 SERVER, resp(200, "g"),
+                 CLIENT, "GET /bad HTTP/1.1\r\nContent-Length: nope\r\n\r\n\x01\x02garbage\r\n",
+                 SERVER, resp(400, "bad"),
+                 CLIENT, GET("/good-again"),
+                 SERVER, resp(200, "g2"),
+                 -1);
 
     run(&t, "garbage.pcap", NULL, NULL);
     cr_assert_eq(tx_count(&t), 3);
@@ -846,16 +835,12 @@ Test(capture, secrets_are_redacted_with_stable_fingerprints)
 
 Test(capture, a_body_over_max_body_is_cut_flagged_and_counted)
 {
-    struct pcapw *w = open_pcap("cap.pcap", PCAPW_ETHER);
-    struct tconn c;
     struct trace_lines t;
 
-    tconn_init(&c, w, "10.0.0.1", 51000, "10.0.0.2", 80, 1, 1);
-    tconn_handshake(&c);
-    tconn_send_str(&c, CLIENT, GET("/big"));
-    tconn_send_str(&c, SERVER, resp(200, "0123456789abcdefghij"));
-    tconn_close(&c);
-    pcapw_close(w);
+    conversation("cap.pcap",
+                 CLIENT, GET("/big"),
+                 SERVER, resp(200, "0123456789abcdefghij"),
+                 -1);
 
     run(&t, "cap.pcap", "--max-body", "8");
     json_t *tx = tx_get(&t, 0);
