@@ -137,6 +137,46 @@ Test(capture_input, ipv6_extension_headers_are_walked)
     test_run_free(&res);
 }
 
+/* Send `data` from `side` as an IPv4 packet with 8 bytes of options
+ * (record route, then end of list). */
+static void send_v4_with_options(struct tconn *c, int side, const char *data)
+{
+    uint8_t pkt[2048], out[2048];
+    size_t n = tconn_build_ip(c, side, c->seq[side], 0x18, data, strlen(data), pkt, sizeof pkt);
+    static const uint8_t opts[8] = {7, 7, 4, 0, 0, 0, 0, 0};
+    memcpy(out, pkt, 20);
+    out[0] = 0x47; /* IHL 7: 28 bytes of header */
+    uint16_t total = (uint16_t)(n + 8);
+    out[2] = (uint8_t)(total >> 8);
+    out[3] = (uint8_t)total;
+    out[10] = out[11] = 0; /* the checksum is not checked; leave it wrong */
+    memcpy(out + 20, opts, 8);
+    memcpy(out + 28, pkt + 20, n - 20);
+    pcapw_ip(c->w, c->ts, out, n + 8);
+    c->ts += 100;
+    c->seq[side] += (uint32_t)strlen(data);
+}
+
+Test(capture_input, ipv4_options_are_skipped_and_checksums_not_required)
+{
+    struct pcapw_opts o = {.link = PCAPW_ETHER};
+    struct pcapw *w = pcapw_open(test_path(dir, "opt4.pcap"), &o);
+    struct tconn c;
+    struct run_result res;
+    struct trace_lines t;
+
+    tconn_init(&c, w, "192.0.2.1", 40000, "192.0.2.2", 80, 7, 9);
+    tconn_handshake(&c);
+    send_v4_with_options(&c, CLIENT, REQ);
+    send_v4_with_options(&c, SERVER, RESP);
+    tconn_close(&c);
+    pcapw_close(w);
+    cr_assert_eq(capture(&res, &t, "opt4.pcap"), 0, "%s", res.err);
+    expect_one_exchange(&t, "192.0.2.1:40000");
+    trace_lines_free(&t);
+    test_run_free(&res);
+}
+
 Test(capture_input, ip_fragments_are_reassembled_in_any_order)
 {
     static const char *addrs[2][2] = {{"192.0.2.1", "192.0.2.2"}, {"2001:db8::1", "2001:db8::2"}};
