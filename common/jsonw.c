@@ -219,10 +219,15 @@ int jsonw_string(struct buf *out, const char *str, size_t len, unsigned flags)
                 __m128i v;
                 if (take == 16) {
                     v = _mm_loadu_si128((const __m128i *)(s + i));
+                } else if (take > 8) {
+                    /* Two overlapping 8-byte loads, never past the end;
+                     * the bytes above `take` are masked out below. */
+                    uint64_t lo, hi;
+                    memcpy(&lo, s + i, 8);
+                    memcpy(&hi, s + i + take - 8, 8);
+                    v = _mm_set_epi64x((long long)(hi >> ((16 - take) * 8)), (long long)lo);
                 } else {
-                    memset(chunk, 'a', 16);
-                    memcpy(chunk, s + i, take);
-                    v = _mm_loadu_si128((const __m128i *)chunk);
+                    goto scalar; /* a few bytes: the table below is quicker */
                 }
                 __m128i m = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)), /* and >= 0x80 */
                                          _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
@@ -284,6 +289,10 @@ int jsonw_string(struct buf *out, const char *str, size_t len, unsigned flags)
                 i += k;
             }
 #endif
+#ifdef __SSE2__
+        scalar:
+#endif
+            ;
             unsigned char c = s[i];
             if (c == 0 && text_only)
                 goto not_text;
@@ -336,9 +345,20 @@ int jsonw_uint(struct buf *out, uint64_t v)
                                 "25262728293031323334353637383940414243444546474849"
                                 "50515253545556575859606162636465666768697071727374"
                                 "75767778798081828384858687888990919293949596979899";
-    char tmp[24];
-    char *p = tmp + sizeof tmp;
-    /* Two digits per division: timestamps have sixteen. */
+    unsigned digits = 1;
+    char *p;
+    int rc;
+
+    /* Written in place, two digits per division: a transaction line holds
+     * a dozen numbers, four of them sixteen-digit timestamps. */
+    for (uint64_t t = v; t >= 10; t /= 10)
+        digits++;
+    if (out->cap - out->len <= digits || out->max - out->len < digits) {
+        if ((rc = buf_reserve(out, digits)) != 0)
+            return rc;
+    }
+    p = out->data + out->len + digits;
+    *p = '\0';
     while (v >= 100) {
         unsigned d = (unsigned)(v % 100) * 2;
         v /= 100;
@@ -353,7 +373,8 @@ int jsonw_uint(struct buf *out, uint64_t v)
     } else {
         *--p = (char)('0' + v);
     }
-    return buf_append(out, p, (size_t)(tmp + sizeof tmp - p));
+    out->len += digits;
+    return 0;
 }
 
 int jsonw_int(struct buf *out, int64_t v)
