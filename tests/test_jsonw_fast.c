@@ -103,3 +103,32 @@ Test(jsonw_fast, random_text_is_written_exactly_as_defined)
     buf_release(&want);
     free(text);
 }
+
+Test(jsonw_fast, integers_print_like_printf_at_every_digit_boundary)
+{
+    struct buf b;
+    char want[32];
+    unsigned seed = 7;
+
+    buf_init(&b, 1 << 10);
+    for (int k = 0; k < 2000 + 60; k++) {
+        uint64_t v;
+        if (k < 60) { /* 10^n - 1, 10^n, 10^n + 1 for n = 0..19 */
+            uint64_t p = 1;
+            for (int n = 0; n < k / 3; n++)
+                p *= 10;
+            v = p + (uint64_t)(k % 3) - 1;
+        } else {
+            v = ((uint64_t)rand_r(&seed) << 33 ^ (uint64_t)rand_r(&seed) << 11 ^
+                 (uint64_t)rand_r(&seed)) >> (rand_r(&seed) % 64);
+        }
+        buf_reset(&b);
+        cr_assert_eq(jsonw_uint(&b, v), 0);
+        snprintf(want, sizeof want, "%llu", (unsigned long long)v);
+        cr_assert_str_eq(b.data, want);
+    }
+    buf_reset(&b);
+    jsonw_uint(&b, UINT64_MAX);
+    cr_expect_str_eq(b.data, "18446744073709551615");
+    buf_release(&b);
+}
