@@ -96,85 +96,61 @@ Test(capture_input, every_supported_link_type_and_vlan_stack_is_decoded)
     }
 }
 
-/* Send `data` from `side` as an IPv6 packet carrying a hop-by-hop and a
- * destination-options header before TCP. */
-static void send_v6_with_options(struct tconn *c, int side, const char *data)
+/* Send `data` from `side` with 16 bytes of options after the fixed IP
+ * header: IPv6 hop-by-hop then destination options headers; IPv4 options
+ * (record route, end of list) with the header checksum left wrong, as
+ * captures of offloaded packets often have it. */
+static void send_with_ip_options(struct tconn *c, int side, const char *data)
 {
+    static const uint8_t v6[16] = {60, 0, 1, 4, 0, 0, 0, 0, /* hop-by-hop, next: dest opts */
+                                   6, 0, 1, 4, 0, 0, 0, 0}; /* dest options, next: TCP */
+    static const uint8_t v4[16] = {7, 11, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     uint8_t pkt[2048], out[2048];
     size_t n = tconn_build_ip(c, side, c->seq[side], 0x18, data, strlen(data), pkt, sizeof pkt);
-    static const uint8_t hbh[8] = {60, 0, 1, 4, 0, 0, 0, 0};  /* next: dest options */
-    static const uint8_t dst[8] = {6, 0, 1, 4, 0, 0, 0, 0};   /* next: TCP */
-    memcpy(out, pkt, 40);
-    out[6] = 0; /* hop-by-hop follows */
-    uint16_t plen = (uint16_t)((pkt[4] << 8 | pkt[5]) + 16);
-    out[4] = (uint8_t)(plen >> 8);
-    out[5] = (uint8_t)plen;
-    memcpy(out + 40, hbh, 8);
-    memcpy(out + 48, dst, 8);
-    memcpy(out + 56, pkt + 40, n - 40);
+    size_t fixed = c->v6 ? 40 : 20;
+
+    memcpy(out, pkt, fixed);
+    memcpy(out + fixed, c->v6 ? v6 : v4, 16);
+    memcpy(out + fixed + 16, pkt + fixed, n - fixed);
+    if (c->v6) {
+        out[6] = 0; /* hop-by-hop follows */
+        uint16_t plen = (uint16_t)((pkt[4] << 8 | pkt[5]) + 16);
+        out[4] = (uint8_t)(plen >> 8);
+        out[5] = (uint8_t)plen;
+    } else {
+        out[0] = 0x49; /* IHL 9: 36 bytes of header */
+        out[2] = (uint8_t)((n + 16) >> 8);
+        out[3] = (uint8_t)(n + 16);
+        out[10] = out[11] = 0;
+    }
     pcapw_ip(c->w, c->ts, out, n + 16);
     c->ts += 100;
     c->seq[side] += (uint32_t)strlen(data);
 }
 
-Test(capture_input, ipv6_extension_headers_are_walked)
+Test(capture_input, ip_options_and_ipv6_extension_headers_are_skipped)
 {
-    struct pcapw_opts o = {.link = PCAPW_ETHER};
-    struct pcapw *w = pcapw_open(test_path(dir, "ext6.pcap"), &o);
-    struct tconn c;
-    struct run_result res;
-    struct trace_lines t;
+    static const char *addrs[2][3] = {{"192.0.2.1", "192.0.2.2", "192.0.2.1:40000"},
+                                      {"2001:db8::1", "2001:db8::2", "[2001:db8::1]:40000"}};
+    for (int v = 0; v < 2; v++) {
+        const char *name = v ? "ext6.pcap" : "opt4.pcap";
+        struct pcapw_opts o = {.link = PCAPW_ETHER};
+        struct pcapw *w = pcapw_open(test_path(dir, name), &o);
+        struct tconn c;
+        struct run_result res;
+        struct trace_lines t;
 
-    tconn_init(&c, w, "2001:db8::1", 40000, "2001:db8::2", 80, 7, 9);
-    tconn_handshake(&c);
-    send_v6_with_options(&c, CLIENT, REQ);
-    send_v6_with_options(&c, SERVER, RESP);
-    tconn_close(&c);
-    pcapw_close(w);
-    cr_assert_eq(capture(&res, &t, "ext6.pcap"), 0, "%s", res.err);
-    expect_one_exchange(&t, "[2001:db8::1]:40000");
-    trace_lines_free(&t);
-    test_run_free(&res);
-}
-
-/* Send `data` from `side` as an IPv4 packet with 8 bytes of options
- * (record route, then end of list). */
-static void send_v4_with_options(struct tconn *c, int side, const char *data)
-{
-    uint8_t pkt[2048], out[2048];
-    size_t n = tconn_build_ip(c, side, c->seq[side], 0x18, data, strlen(data), pkt, sizeof pkt);
-    static const uint8_t opts[8] = {7, 7, 4, 0, 0, 0, 0, 0};
-    memcpy(out, pkt, 20);
-    out[0] = 0x47; /* IHL 7: 28 bytes of header */
-    uint16_t total = (uint16_t)(n + 8);
-    out[2] = (uint8_t)(total >> 8);
-    out[3] = (uint8_t)total;
-    out[10] = out[11] = 0; /* the checksum is not checked; leave it wrong */
-    memcpy(out + 20, opts, 8);
-    memcpy(out + 28, pkt + 20, n - 20);
-    pcapw_ip(c->w, c->ts, out, n + 8);
-    c->ts += 100;
-    c->seq[side] += (uint32_t)strlen(data);
-}
-
-Test(capture_input, ipv4_options_are_skipped_and_checksums_not_required)
-{
-    struct pcapw_opts o = {.link = PCAPW_ETHER};
-    struct pcapw *w = pcapw_open(test_path(dir, "opt4.pcap"), &o);
-    struct tconn c;
-    struct run_result res;
-    struct trace_lines t;
-
-    tconn_init(&c, w, "192.0.2.1", 40000, "192.0.2.2", 80, 7, 9);
-    tconn_handshake(&c);
-    send_v4_with_options(&c, CLIENT, REQ);
-    send_v4_with_options(&c, SERVER, RESP);
-    tconn_close(&c);
-    pcapw_close(w);
-    cr_assert_eq(capture(&res, &t, "opt4.pcap"), 0, "%s", res.err);
-    expect_one_exchange(&t, "192.0.2.1:40000");
-    trace_lines_free(&t);
-    test_run_free(&res);
+        tconn_init(&c, w, addrs[v][0], 40000, addrs[v][1], 80, 7, 9);
+        tconn_handshake(&c);
+        send_with_ip_options(&c, CLIENT, REQ);
+        send_with_ip_options(&c, SERVER, RESP);
+        tconn_close(&c);
+        pcapw_close(w);
+        cr_assert_eq(capture(&res, &t, name), 0, "%s", res.err);
+        expect_one_exchange(&t, addrs[v][2]);
+        trace_lines_free(&t);
+        test_run_free(&res);
+    }
 }
 
 Test(capture_input, ip_fragments_are_reassembled_in_any_order)
