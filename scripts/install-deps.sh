@@ -16,8 +16,8 @@ core=(
   postgresql
   python3 python3-jsonschema
 )
-bench=(tshark wrk nginx-light hyperfine)
-fixtures=(tcpdump tshark python3 python3-scapy iproute2)
+bench=(tshark wrk nginx-light hyperfine tcpdump time)
+fixtures=(tcpdump tshark python3 python3-scapy iproute2 nginx-light curl)
 
 want=("${core[@]}")
 for arg in "$@"; do
