@@ -3,9 +3,11 @@
  * For every capture with a NAME.expected.tsv, `rehearse capture -r` followed
  * by `rehearse trace show --format tsv` must print exactly that file: tshark's
  * HTTP dissection of the same capture, corrected where tshark is known to be
- * wrong (fixtures/pcaps/README.md lists each correction). Bad inputs listed in
- * fixtures/pcaps/bad-inputs.tsv must end with their exit code and a message
- * that names the file and says what is wrong.
+ * wrong (fixtures/pcaps/README.md lists each correction). The bad input listed
+ * in fixtures/pcaps/bad-inputs.tsv must end with its exit code and be reported:
+ * a file that is not a capture, or is damaged, by a message that names it and
+ * says what is wrong; damaged traffic by the counters and flags of the summary
+ * (nothing dropped silently, nothing intact reported as damaged).
  *
  * The case list is read from the directory inside each test (criterion's
  * parameterized tests crash on pointer-holding parameters); every case is
@@ -28,9 +30,10 @@
 /* One line of bad-inputs.tsv. */
 struct bad_input {
     char name[NAME_MAX_LEN];
-    char kind[16];      /* "invalid": no trace expected; "damaged": also an expected.tsv */
+    char kind[16];      /* "invalid": no trace; "damaged", "traffic": also an expected.tsv */
     int exit_code;
-    char words[256];    /* comma-separated; each must appear in stderr (any case) */
+    char words[256];    /* comma-separated; each must appear in stderr (any case);
+                           "!word" must not */
 };
 
 static char *dir;
@@ -116,8 +119,9 @@ static size_t load_bad_inputs(struct bad_input *out, size_t max)
         snprintf(out[n].kind, sizeof out[n].kind, "%s", cols[1]);
         out[n].exit_code = atoi(cols[2]);
         snprintf(out[n].words, sizeof out[n].words, "%s", cols[3]);
-        cr_assert(strcmp(out[n].kind, "invalid") == 0 || strcmp(out[n].kind, "damaged") == 0,
-                  "%s:%d: kind must be invalid or damaged, found '%s'", path, lineno,
+        cr_assert(strcmp(out[n].kind, "invalid") == 0 || strcmp(out[n].kind, "damaged") == 0 ||
+                      strcmp(out[n].kind, "traffic") == 0,
+                  "%s:%d: kind must be invalid, damaged or traffic, found '%s'", path, lineno,
                   out[n].kind);
         n++;
     }
@@ -248,6 +252,8 @@ Test(capture_corpus, every_capture_has_an_expectation_or_is_a_listed_bad_input)
                   "(run fixtures/pcaps/tshark-expected.sh)", names[i]);
         cr_expect(!(expected && b && strcmp(b->kind, "invalid") == 0),
                   "%s is listed as invalid but has an .expected.tsv", names[i]);
+        cr_expect(expected || !b || strcmp(b->kind, "invalid") == 0,
+                  "%s is listed as %s but has no .expected.tsv", names[i], b ? b->kind : "");
     }
     for (size_t i = 0; i < nbad; i++) {
         char path[512];
@@ -310,7 +316,7 @@ Test(capture_corpus, every_capture_gives_the_transactions_tshark_sees)
                  failures);
 }
 
-Test(capture_corpus, bad_inputs_end_with_their_exit_code_and_say_what_is_wrong)
+Test(capture_corpus, bad_input_ends_with_its_exit_code_and_is_reported)
 {
     static struct bad_input bad[MAX_CASES];
     size_t nbad = load_bad_inputs(bad, MAX_CASES), failed = 0;
@@ -331,8 +337,8 @@ Test(capture_corpus, bad_inputs_end_with_their_exit_code_and_say_what_is_wrong)
                     cap.exit_code - 128);
             ok = 0;
         }
-        /* located: the message names the file */
-        if (!contains_ci(cap.err, bad[i].name)) {
+        /* located: a message about a bad file names it */
+        if (strcmp(bad[i].kind, "traffic") != 0 && !contains_ci(cap.err, bad[i].name)) {
             fprintf(stderr, "%s: stderr does not name the file\n", bad[i].name);
             ok = 0;
         }
@@ -341,8 +347,10 @@ Test(capture_corpus, bad_inputs_end_with_their_exit_code_and_say_what_is_wrong)
         snprintf(words, sizeof words, "%s", bad[i].words);
         for (char *save = NULL, *w = strtok_r(words, ",", &save); w;
              w = strtok_r(NULL, ",", &save)) {
-            if (!contains_ci(message, w)) {
-                fprintf(stderr, "%s: stderr does not say '%s'\n", bad[i].name, w);
+            int negated = w[0] == '!';
+            if (negated ? contains_ci(message, w + 1) : !contains_ci(message, w)) {
+                fprintf(stderr, "%s: stderr %s '%s'\n", bad[i].name,
+                        negated ? "says" : "does not say", w + negated);
                 ok = 0;
             }
         }
@@ -354,6 +362,6 @@ Test(capture_corpus, bad_inputs_end_with_their_exit_code_and_say_what_is_wrong)
         free(tsv);
         test_run_free(&cap);
     }
-    cr_assert_eq(failed, 0, "%zu of %zu bad inputs were not handled as bad-inputs.tsv says",
+    cr_assert_eq(failed, 0, "%zu of %zu bad inputs were not reported as bad-inputs.tsv says",
                  failed, nbad);
 }
