@@ -14,5 +14,7 @@
 #define REHEARSE_COMMANDS_H
 
 int cmd_trace(int argc, char **argv);
+int cmd_json_diff(int argc, char **argv);
+int cmd_json_patch(int argc, char **argv);
 
 #endif

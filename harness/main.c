@@ -18,6 +18,8 @@ struct command {
 
 static const struct command commands[] = {
     {"trace", cmd_trace, "inspect traces: show, stats"},
+    {"json-diff", cmd_json_diff, "the RFC 6902 patch between two JSON documents"},
+    {"json-patch", cmd_json_patch, "apply an RFC 6902 JSON Patch to a document"},
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])

@@ -829,8 +829,14 @@ int jdoc_parse_file(struct jdoc *d, const char *path, const struct jdoc_limits *
         rc = error_set(err, ERR_INPUT, "'%s' is a directory, expected a JSON file", path);
         goto fail;
     }
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
-        cap = (size_t)st.st_size < max ? (size_t)st.st_size + 1 : max + 1;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+        /* One read of the right size; the loop still checks for growth. */
+        cap = (size_t)st.st_size < max ? (size_t)st.st_size + 2 : max + 2;
+        if (!(data = malloc(cap))) {
+            rc = error_set(err, ERR_NOMEM, "out of memory reading '%s'", path);
+            goto fail;
+        }
+    }
     for (;;) {
         ssize_t n;
         if (len + 1 >= cap) {
