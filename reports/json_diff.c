@@ -766,7 +766,7 @@ static int diff_indexed(struct dctx *c, struct arr *w, uint64_t *ha, uint64_t *h
         rc = emit_pair(c, w, (uint32_t)i, (uint32_t)i);
     if (rc)
         return rc;
-    if (m - pre - suf == n - pre - suf || m - pre - suf == 0 || n - pre - suf == 0) {
+    if (m - pre - suf == 0 || n - pre - suf == 0 || (m - pre - suf == 1 && n - pre - suf == 1)) {
         rc = emit_gap(c, w, (uint32_t)pre, (uint32_t)(m - suf), (uint32_t)pre,
                       (uint32_t)(n - suf));
     } else {
