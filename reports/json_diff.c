@@ -28,6 +28,7 @@
 #define MYERS_MAX_EDITS 256
 #define MYERS_WORK ((long)1 << 22) /* bound on (M + N) * D steps */
 #define KEY_SCAN_MAX 64
+#define ALIGN_MAX_CELLS 16384 /* similarity table of a stretch without equal elements */
 #define NO_INDEX UINT32_MAX
 #define JHASH_IGNORED 0x3c6ef372fe94f82bULL
 #define JHASH_TOLERANT 0xa54ff53a5f1d36f1ULL
@@ -641,6 +642,111 @@ static int emit_gap(struct dctx *c, struct arr *w, uint32_t i0, uint32_t i1, uin
 }
 
 /*
+ * How alike two elements are, in thousandths: the share of an object's
+ * members (by name) or an array's positions that hold equal values.  Used
+ * only to choose pairs in a stretch without equal elements; every pair is
+ * then diffed.
+ */
+static unsigned similarity(const struct jdoc *da, uint32_t x, const struct jdoc *db, uint32_t y)
+{
+    const struct jdoc_node *nx = &da->nodes[x], *ny = &db->nodes[y];
+    uint32_t most = nx->len > ny->len ? nx->len : ny->len, same = 0, kx, ky;
+
+    if (nx->type != ny->type || (nx->type != JDOC_OBJECT && nx->type != JDOC_ARRAY))
+        return 0;
+    if (most == 0)
+        return 1000;
+    if (nx->type == JDOC_ARRAY) {
+        for (kx = jdoc_first(da, x), ky = jdoc_first(db, y); kx != JDOC_NONE && ky != JDOC_NONE;
+             kx = jdoc_next(da, x, kx), ky = jdoc_next(db, y, ky))
+            same += da->nodes[kx].hash == db->nodes[ky].hash;
+        return same * 1000 / most;
+    }
+    ky = jdoc_first(db, y);
+    for (kx = jdoc_first(da, x); kx != JDOC_NONE; kx = jdoc_next(da, x, kx)) {
+        const struct jdoc_node *k = &da->nodes[kx];
+        uint32_t v;
+        /* Members usually come in the same order: try B's next one first. */
+        if (ky != JDOC_NONE && db->nodes[ky].len == k->len &&
+            memcmp(db->nodes[ky].text, k->text, k->len) == 0) {
+            v = ky + 1;
+            ky = jdoc_next(db, y, ky);
+        } else {
+            v = jdoc_get(db, y, k->text, k->len);
+        }
+        same += v != JDOC_NONE && db->nodes[v].hash == da->nodes[kx + 1].hash;
+    }
+    return same * 1000 / most;
+}
+
+/*
+ * A stretch of A [i0, i1) and B [j0, j1) without equal elements: pair the
+ * elements that are most alike (the best total similarity, keeping order),
+ * so an element inserted before changed ones is an add, not a shift of every
+ * pair.  Stretches too large for the table are paired in order.
+ */
+static int align_gap(struct dctx *c, struct arr *w, uint32_t i0, uint32_t i1, uint32_t j0,
+                     uint32_t j1)
+{
+    size_t mm = i1 - i0, nn = j1 - j0, cols = nn + 1;
+    uint32_t *score, *pi, *pj;
+    uint8_t *how;
+    size_t np = 0, i, j;
+    int rc = 0;
+
+    if (mm == 0 || nn == 0 || (mm == 1 && nn == 1) || mm * nn > ALIGN_MAX_CELLS)
+        return emit_gap(c, w, i0, i1, j0, j1);
+    score = malloc((mm + 1) * cols * (sizeof *score + 1) + 2 * (mm + nn) * sizeof *pi);
+    if (!score)
+        return error_set(c->err, ERR_NOMEM, "out of memory");
+    pi = score + (mm + 1) * cols;
+    pj = pi + (mm + nn);
+    how = (uint8_t *)(pj + (mm + nn));
+    for (j = 0; j <= nn; j++)
+        score[j] = 0;
+    for (i = 1; i <= mm; i++) {
+        score[i * cols] = 0;
+        for (j = 1; j <= nn; j++) {
+            uint32_t up = score[(i - 1) * cols + j], left = score[i * cols + j - 1], best;
+            unsigned sim = similarity(c->a, w->ea[i0 + i - 1], c->b, w->eb[j0 + j - 1]);
+            uint8_t h = up >= left ? 1 : 2;
+            best = up >= left ? up : left;
+            if (sim && score[(i - 1) * cols + j - 1] + sim >= best) {
+                best = score[(i - 1) * cols + j - 1] + sim;
+                h = 0;
+            }
+            score[i * cols + j] = best;
+            how[i * cols + j] = h;
+        }
+    }
+    for (i = mm, j = nn; i > 0 && j > 0;) {
+        uint8_t h = how[i * cols + j];
+        if (h == 0) {
+            pi[np] = i0 + (uint32_t)i - 1;
+            pj[np++] = j0 + (uint32_t)j - 1;
+            i--;
+            j--;
+        } else if (h == 1) {
+            i--;
+        } else {
+            j--;
+        }
+    }
+    /* pairs were found backwards */
+    for (size_t k = np; k-- > 0 && !rc;) {
+        rc = emit_gap(c, w, i0, pi[k], j0, pj[k]);
+        if (!rc)
+            rc = emit_pair(c, w, pi[k], pj[k]);
+        i0 = pi[k] + 1;
+        j0 = pj[k] + 1;
+    }
+    if (!rc)
+        rc = emit_gap(c, w, i0, i1, j0, j1);
+    free(score);
+    return rc;
+}
+
+/*
  * Myers' O((M+N)D) alignment of ha[0..m) and hb[0..n), giving up past
  * MYERS_MAX_EDITS edits.  Writes the matched pairs in order to mi[], mj[]
  * and returns their number, or -1 when it gave up (or memory ran out).
@@ -777,20 +883,20 @@ static int diff_indexed(struct dctx *c, struct arr *w, uint64_t *ha, uint64_t *h
         mj = mi + most;
         count = myers(ha + pre, (long)mm, hb + pre, (long)nn, mi, mj);
         if (count < 0) {
-            rc = emit_gap(c, w, (uint32_t)pre, (uint32_t)(m - suf), (uint32_t)pre,
-                          (uint32_t)(n - suf));
+            rc = align_gap(c, w, (uint32_t)pre, (uint32_t)(m - suf), (uint32_t)pre,
+                           (uint32_t)(n - suf));
         } else {
             uint32_t i = (uint32_t)pre, j = (uint32_t)pre;
             for (long k = 0; k < count && !rc; k++) {
                 uint32_t ti = (uint32_t)pre + mi[k], tj = (uint32_t)pre + mj[k];
-                rc = emit_gap(c, w, i, ti, j, tj);
+                rc = align_gap(c, w, i, ti, j, tj);
                 if (!rc)
                     rc = emit_pair(c, w, ti, tj);
                 i = ti + 1;
                 j = tj + 1;
             }
             if (!rc)
-                rc = emit_gap(c, w, i, (uint32_t)(m - suf), j, (uint32_t)(n - suf));
+                rc = align_gap(c, w, i, (uint32_t)(m - suf), j, (uint32_t)(n - suf));
         }
         free(mi);
     }

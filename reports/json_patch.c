@@ -76,6 +76,43 @@ bool jpatch_equal(const json_t *a, const json_t *b)
     }
 }
 
+/*
+ * A deep copy.  Not json_deep_copy(): jansson 2.14 copies member names up
+ * to their first NUL byte, and "\u0000" is valid in a member name.
+ */
+static json_t *deep_copy(const json_t *v)
+{
+    json_t *out, *e;
+    const char *key;
+    size_t i, klen;
+
+    switch (json_typeof(v)) {
+    case JSON_ARRAY:
+        if (!(out = json_array()))
+            return NULL;
+        json_array_foreach(v, i, e) {
+            if (json_array_append_new(out, deep_copy(e))) {
+                json_decref(out);
+                return NULL;
+            }
+        }
+        return out;
+    case JSON_OBJECT:
+        if (!(out = json_object()))
+            return NULL;
+        json_object_keylen_foreach((json_t *)v, key, klen, e) {
+            json_t *c = deep_copy(e);
+            if (!c || json_object_setn_new_nocheck(out, key, klen, c)) {
+                json_decref(out);
+                return NULL;
+            }
+        }
+        return out;
+    default:
+        return json_copy((json_t *)v); /* scalars: no member names */
+    }
+}
+
 /* Everything one operation needs to report a failure. */
 struct op_ctx {
     size_t index;
@@ -354,13 +391,13 @@ static int apply_one(struct op_ctx *o, json_t **root, const json_t *op, struct j
     }
     switch (k) {
     case 0: /* add */
-        if (!(v = json_deep_copy(value)))
+        if (!(v = deep_copy(value)))
             return error_set(o->err, ERR_NOMEM, "out of memory");
         return op_add(o, root, path, v);
     case 1: /* remove */
         return op_remove(o, *root, path, NULL);
     case 2: /* replace */
-        if (!(v = json_deep_copy(value)))
+        if (!(v = deep_copy(value)))
             return error_set(o->err, ERR_NOMEM, "out of memory");
         return op_replace(o, root, path, v);
     case 3: /* move */
@@ -377,7 +414,7 @@ static int apply_one(struct op_ctx *o, json_t **root, const json_t *op, struct j
     case 4: /* copy */
         if (!(v = target(o, *root, from, JPATCH_CONFLICT, "the \"from\" location")))
             return ERR_INPUT;
-        if (!(v = json_deep_copy(v)))
+        if (!(v = deep_copy(v)))
             return error_set(o->err, ERR_NOMEM, "out of memory");
         return op_add(o, root, path, v);
     default: /* test */
@@ -406,7 +443,7 @@ int jpatch_apply(json_t **doc, const json_t *patch, struct jpatch_status *st, st
         return error_set(err, ERR_INPUT, "a JSON Patch must be an array of operations, found %s",
                          kind_name(patch));
     }
-    if (!(work = json_deep_copy(*doc)))
+    if (!(work = deep_copy(*doc)))
         return error_set(err, ERR_NOMEM, "out of memory copying the document");
     jpointer_init(&path);
     jpointer_init(&from);
