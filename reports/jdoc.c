@@ -824,7 +824,7 @@ int jdoc_parse_file(struct jdoc *d, const char *path, const struct jdoc_limits *
     d->owned = NULL;
     fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return error_errno(err, ERR_IO, errno, "cannot open '%s'", path);
+        return error_errno(err, ERR_INPUT, errno, "cannot open '%s'", path);
     if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
         rc = error_set(err, ERR_INPUT, "'%s' is a directory, expected a JSON file", path);
         goto fail;

@@ -122,7 +122,8 @@ int jdoc_parse(struct jdoc *d, const char *data, size_t len, const char *name,
                const struct jdoc_limits *lim, struct error *err);
 
 /* Read `path` ("-" for standard input) whole, bounded by lim->max_size, and
- * parse it; the document owns the text.  ERR_IO when it cannot be read. */
+ * parse it; the document owns the text.  ERR_INPUT when it cannot be opened,
+ * ERR_IO when a read fails. */
 int jdoc_parse_file(struct jdoc *d, const char *path, const struct jdoc_limits *lim,
                     struct error *err);
 
