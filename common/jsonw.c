@@ -134,3 +134,23 @@ int jsonw_double(struct buf *out, double v)
     }
     return buf_append_str(out, tmp);
 }
+
+int jsonw_typed_object(struct buf *out, const char *type, const char *object)
+{
+    const char *rest;
+    int rc;
+
+    while (*object == ' ')
+        object++;
+    if (*object != '{')
+        return ERR_INPUT;
+    rest = object + 1;
+    while (*rest == ' ' || *rest == '\n')
+        rest++;
+    rc = buf_append_str(out, "{\"type\":");
+    rc |= jsonw_cstring(out, type, 0);
+    if (*rest != '}')
+        rc |= buf_append_char(out, ',');
+    rc |= buf_append_str(out, rest);
+    return rc ? ERR_TOOBIG : 0;
+}

@@ -31,4 +31,9 @@ int jsonw_uint(struct buf *out, uint64_t v);
 /* Shortest text that reads back as the same double; NaN/inf → null. */
 int jsonw_double(struct buf *out, double v);
 
+/* Append the JSON object text `object` with "type":TYPE as its first member,
+ * e.g. ("summary", "{\"a\":1}") → {"type":"summary","a":1}. ERR_INPUT when
+ * `object` does not start with '{'. */
+int jsonw_typed_object(struct buf *out, const char *type, const char *object);
+
 #endif

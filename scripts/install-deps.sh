@@ -14,6 +14,7 @@ core=(
   libpcap-dev libcurl4-openssl-dev libjansson-dev libpq-dev libssl-dev zlib1g-dev
   libhttp-parser-dev libmicrohttpd-dev libcriterion-dev
   postgresql
+  python3 python3-jsonschema
   python3-jsonpatch  # tests: an independent RFC 6902 implementation checks json-diff's patches
 )
 bench=(tshark wrk nginx-light hyperfine)

@@ -136,3 +136,58 @@ Test(errors, table_gives_names_descriptions_and_exit_codes)
     cr_assert_eq(error_exit_code(ERR_INPUT), EXIT_BAD_INPUT);
     cr_assert_eq(error_exit_code(ERR_DATABASE), EXIT_ENVIRONMENT);
 }
+
+#include "json_locate.h"
+
+Test(json_locate, finds_the_line_and_column_of_a_value_by_pointer)
+{
+    const char *text =
+        "{\n"
+        "  \"name\": \"demo\",\n"
+        "  \"steps\": [\n"
+        "    {\"sleep\": 1},\n"
+        "    {\"replay\": {\"trace\": \"t.jsonl\", \"speed\": \"fast\"}},\n"
+        "    {\"a/b\": {\"x~y\": [10, 20]}, \"esc\\u0061ped\": true}\n"
+        "  ]\n"
+        "}\n";
+    struct json_location loc;
+
+    cr_assert_eq(json_locate(text, strlen(text), "/steps/1/replay/speed", &loc), 0);
+    cr_assert_eq(loc.line, 5);
+    cr_assert_eq(loc.column, 46);
+    cr_assert_eq(text[loc.offset], '"');
+    cr_assert_eq(json_locate(text, strlen(text), "/steps/2/a~1b/x~0y/1", &loc), 0);
+    cr_assert_eq(loc.line, 6);
+    cr_assert_eq(strncmp(text + loc.offset, "20", 2), 0);
+    cr_assert_eq(json_locate(text, strlen(text), "/steps/2/escaped", &loc), 0);
+    cr_assert_eq(strncmp(text + loc.offset, "true", 4), 0);
+    cr_assert_eq(json_locate(text, strlen(text), "", &loc), 0);
+    cr_assert_eq(loc.line, 1);
+    /* A missing member points at the deepest existing value: its object. */
+    cr_assert_eq(json_locate(text, strlen(text), "/steps/1/replay/targets", &loc), -1);
+    cr_assert_eq(loc.line, 5);
+    cr_assert_eq(text[loc.offset], '{');
+    cr_assert_eq(json_locate(text, strlen(text), "/steps/9", &loc), -1);
+    cr_assert_eq(loc.line, 3);
+}
+
+Test(json_locate, survives_malformed_text)
+{
+    struct json_location loc;
+    const char *bad[] = {"", "{", "{\"a\":", "[1,2", "{\"a\" 1}", "\"unterminated", "[[[[[["};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        cr_assert_eq(json_locate(bad[i], strlen(bad[i]), "/a/0", &loc), -1);
+}
+
+Test(json_locate, displays_pointers_as_paths)
+{
+    char out[128];
+    json_pointer_display("/steps/3/replay/speed", out, sizeof out);
+    cr_assert_str_eq(out, "steps[3].replay.speed");
+    json_pointer_display("/headers/Content-Type/0", out, sizeof out);
+    cr_assert_str_eq(out, "headers.Content-Type[0]");
+    json_pointer_display("/a b/x~1y", out, sizeof out);
+    cr_assert_str_eq(out, "[\"a b\"][\"x/y\"]");
+    json_pointer_display("", out, sizeof out);
+    cr_assert_str_eq(out, "");
+}
