@@ -29,6 +29,7 @@
 #define MYERS_WORK ((long)1 << 22) /* bound on (M + N) * D steps */
 #define KEY_SCAN_MAX 64
 #define ALIGN_MAX_CELLS 16384 /* similarity table of a stretch without equal elements */
+#define ALIGN_BAND 8          /* pairs weighed this far off the allowed diagonals */
 #define NO_INDEX UINT32_MAX
 #define JHASH_IGNORED 0x3c6ef372fe94f82bULL
 #define JHASH_TOLERANT 0xa54ff53a5f1d36f1ULL
@@ -643,40 +644,70 @@ static int emit_gap(struct dctx *c, struct arr *w, uint32_t i0, uint32_t i1, uin
 
 /*
  * How alike two elements are, in thousandths: the share of an object's
- * members (by name) or an array's positions that hold equal values.  Used
- * only to choose pairs in a stretch without equal elements; every pair is
- * then diffed.
+ * members (name and value) or an array's positions that hold equal values.
+ * Each element's members are summarised once as a sorted list of member
+ * hashes (its "signature"), so comparing two elements is one merge of two
+ * short lists.  Used only to choose pairs in a stretch without equal
+ * elements; every pair is then diffed.
  */
-static unsigned similarity(const struct jdoc *da, uint32_t x, const struct jdoc *db, uint32_t y)
-{
-    const struct jdoc_node *nx = &da->nodes[x], *ny = &db->nodes[y];
-    uint32_t most = nx->len > ny->len ? nx->len : ny->len, same = 0, kx, ky;
+struct signature {
+    size_t off, len;  /* its member hashes in sig->hashes */
+    uint8_t type;
+};
 
-    if (nx->type != ny->type || (nx->type != JDOC_OBJECT && nx->type != JDOC_ARRAY))
+struct signatures {
+    struct signature *of;
+    uint64_t *hashes;
+};
+
+static int u64_cmp(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return (a > b) - (a < b);
+}
+
+static size_t sign(const struct jdoc *d, uint32_t e, struct signature *sg, uint64_t *h)
+{
+    const struct jdoc_node *n = &d->nodes[e];
+    size_t k = 0;
+    uint32_t c, index = 0;
+
+    sg->type = n->type;
+    sg->len = 0;
+    if (n->type == JDOC_OBJECT) {
+        for (c = jdoc_first(d, e); c != JDOC_NONE; c = jdoc_next(d, e, c))
+            h[k++] = jhash_member(d->nodes[c].hash, d->nodes[c + 1].hash);
+    } else if (n->type == JDOC_ARRAY) {
+        for (c = jdoc_first(d, e); c != JDOC_NONE; c = jdoc_next(d, e, c))
+            h[k++] = jhash_member(index++, d->nodes[c].hash);
+    }
+    qsort(h, k, sizeof *h, u64_cmp);
+    sg->len = k;
+    return k;
+}
+
+static unsigned similarity(const struct signatures *s, size_t x, size_t y)
+{
+    const struct signature *a = &s->of[x], *b = &s->of[y];
+    const uint64_t *ha = s->hashes + a->off, *hb = s->hashes + b->off;
+    size_t i = 0, j = 0, same = 0, most = a->len > b->len ? a->len : b->len;
+
+    if (a->type != b->type || (a->type != JDOC_OBJECT && a->type != JDOC_ARRAY))
         return 0;
     if (most == 0)
         return 1000;
-    if (nx->type == JDOC_ARRAY) {
-        for (kx = jdoc_first(da, x), ky = jdoc_first(db, y); kx != JDOC_NONE && ky != JDOC_NONE;
-             kx = jdoc_next(da, x, kx), ky = jdoc_next(db, y, ky))
-            same += da->nodes[kx].hash == db->nodes[ky].hash;
-        return same * 1000 / most;
-    }
-    ky = jdoc_first(db, y);
-    for (kx = jdoc_first(da, x); kx != JDOC_NONE; kx = jdoc_next(da, x, kx)) {
-        const struct jdoc_node *k = &da->nodes[kx];
-        uint32_t v;
-        /* Members usually come in the same order: try B's next one first. */
-        if (ky != JDOC_NONE && db->nodes[ky].len == k->len &&
-            memcmp(db->nodes[ky].text, k->text, k->len) == 0) {
-            v = ky + 1;
-            ky = jdoc_next(db, y, ky);
+    while (i < a->len && j < b->len) {
+        if (ha[i] < hb[j]) {
+            i++;
+        } else if (ha[i] > hb[j]) {
+            j++;
         } else {
-            v = jdoc_get(db, y, k->text, k->len);
+            same++;
+            i++;
+            j++;
         }
-        same += v != JDOC_NONE && db->nodes[v].hash == da->nodes[kx + 1].hash;
     }
-    return same * 1000 / most;
+    return (unsigned)(same * 1000 / most);
 }
 
 /*
@@ -688,27 +719,62 @@ static unsigned similarity(const struct jdoc *da, uint32_t x, const struct jdoc 
 static int align_gap(struct dctx *c, struct arr *w, uint32_t i0, uint32_t i1, uint32_t j0,
                      uint32_t j1)
 {
-    size_t mm = i1 - i0, nn = j1 - j0, cols = nn + 1;
-    uint32_t *score, *pi, *pj;
+    size_t mm = i1 - i0, nn = j1 - j0, cols = nn + 1, members = 0, at = 0;
+    struct signatures sig = {NULL, NULL};
+    uint32_t *score = NULL, *pi, *pj;
     uint8_t *how;
     size_t np = 0, i, j;
+    long lo, hi;
     int rc = 0;
 
     if (mm == 0 || nn == 0 || (mm == 1 && nn == 1) || mm * nn > ALIGN_MAX_CELLS)
         return emit_gap(c, w, i0, i1, j0, j1);
+    for (i = 0; i < mm; i++)
+        members += c->a->nodes[w->ea[i0 + i]].len;
+    for (j = 0; j < nn; j++)
+        members += c->b->nodes[w->eb[j0 + j]].len;
+    sig.of = malloc((mm + nn) * sizeof *sig.of);
+    sig.hashes = malloc((members + 1) * sizeof *sig.hashes);
     score = malloc((mm + 1) * cols * (sizeof *score + 1) + 2 * (mm + nn) * sizeof *pi);
-    if (!score)
-        return error_set(c->err, ERR_NOMEM, "out of memory");
+    if (!sig.of || !sig.hashes || !score) {
+        rc = error_set(c->err, ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    /* Signatures: A's elements at [0, mm), B's at [mm, mm + nn). */
+    for (i = 0; i < mm; i++) {
+        sig.of[i].off = at;
+        at += sign(c->a, w->ea[i0 + i], &sig.of[i], sig.hashes + at);
+    }
+    for (j = 0; j < nn; j++) {
+        sig.of[mm + j].off = at;
+        at += sign(c->b, w->eb[j0 + j], &sig.of[mm + j], sig.hashes + at);
+    }
+    /* Elements changed in place (the usual case: every element got a new
+     * timestamp) need no table: when each is still mostly the element at
+     * the same position, pair by position. */
+    if (mm == nn) {
+        for (i = 0; i < mm && similarity(&sig, i, mm + i) >= 500; i++)
+            ;
+        if (i == mm) {
+            rc = emit_gap(c, w, i0, i1, j0, j1);
+            goto out;
+        }
+    }
     pi = score + (mm + 1) * cols;
     pj = pi + (mm + nn);
     how = (uint8_t *)(pj + (mm + nn));
+    /* Only pairs near the diagonals that the difference in length allows
+     * are weighed (an element is rarely paired far from where it was). */
+    lo = (long)(nn < mm ? nn - mm : 0) - ALIGN_BAND;
+    hi = (long)(nn > mm ? nn - mm : 0) + ALIGN_BAND;
     for (j = 0; j <= nn; j++)
         score[j] = 0;
     for (i = 1; i <= mm; i++) {
         score[i * cols] = 0;
         for (j = 1; j <= nn; j++) {
             uint32_t up = score[(i - 1) * cols + j], left = score[i * cols + j - 1], best;
-            unsigned sim = similarity(c->a, w->ea[i0 + i - 1], c->b, w->eb[j0 + j - 1]);
+            long k = (long)j - (long)i;
+            unsigned sim = k >= lo && k <= hi ? similarity(&sig, i - 1, mm + j - 1) : 0;
             uint8_t h = up >= left ? 1 : 2;
             best = up >= left ? up : left;
             if (sim && score[(i - 1) * cols + j - 1] + sim >= best) {
@@ -742,6 +808,9 @@ static int align_gap(struct dctx *c, struct arr *w, uint32_t i0, uint32_t i1, ui
     }
     if (!rc)
         rc = emit_gap(c, w, i0, i1, j0, j1);
+out:
+    free(sig.of);
+    free(sig.hashes);
     free(score);
     return rc;
 }
