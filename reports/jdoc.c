@@ -149,14 +149,8 @@ struct parser {
     uint32_t max_depth, max_nodes;
     struct error *err;
     /* scratch for sorting the keys of large objects */
-    struct keysort *sort;
+    struct jdoc_member *sort;
     size_t sort_cap;
-};
-
-struct keysort {
-    uint64_t hash;
-    uint32_t key;
-    uint32_t pos;
 };
 
 /* Characters that end the fast scan of a string: quote, backslash,
@@ -475,23 +469,26 @@ static int parse_number(struct parser *p, uint32_t idx)
     return 0;
 }
 
-static int keysort_cmp(const void *x, const void *y, void *ctx)
+int jdoc_member_cmp(const struct jdoc *da, const struct jdoc_member *a, const struct jdoc *db,
+                    const struct jdoc_member *b)
 {
-    const struct keysort *a = x, *b = y;
-    const struct jdoc *d = ctx;
     const struct jdoc_node *ka, *kb;
-    int c;
 
     if (a->hash != b->hash)
         return a->hash < b->hash ? -1 : 1;
-    ka = &d->nodes[a->key];
-    kb = &d->nodes[b->key];
+    ka = &da->nodes[a->key];
+    kb = &db->nodes[b->key];
     if (ka->len != kb->len)
         return ka->len < kb->len ? -1 : 1;
-    c = memcmp(ka->text, kb->text, ka->len);
-    if (c)
-        return c;
-    return a->pos < b->pos ? -1 : a->pos > b->pos;
+    return memcmp(ka->text, kb->text, ka->len);
+}
+
+/* By name, then document order: equal names end up next to each other. */
+static int member_sort_cmp(const void *x, const void *y, void *ctx)
+{
+    const struct jdoc_member *a = x, *b = y;
+    int c = jdoc_member_cmp(ctx, a, ctx, b);
+    return c ? c : (a->pos > b->pos) - (a->pos < b->pos);
 }
 
 static bool same_key(const struct jdoc_node *a, const struct jdoc_node *b)
@@ -518,7 +515,7 @@ static int object_finish(struct parser *p, uint32_t idx, size_t base)
                 }
     } else if (k > 16) {
         if (k > p->sort_cap) {
-            struct keysort *s = realloc(p->sort, k * sizeof *s);
+            struct jdoc_member *s = realloc(p->sort, k * sizeof *s);
             if (!s)
                 return error_set(p->err, ERR_NOMEM, "%s: out of memory", d->name);
             p->sort = s;
@@ -529,7 +526,7 @@ static int object_finish(struct parser *p, uint32_t idx, size_t base)
             p->sort[i].key = keys[i];
             p->sort[i].pos = (uint32_t)i;
         }
-        qsort_r(p->sort, k, sizeof *p->sort, keysort_cmp, d);
+        qsort_r(p->sort, k, sizeof *p->sort, member_sort_cmp, d);
         for (size_t i = 0; i + 1 < k; i++)
             if (same_key(&d->nodes[p->sort[i].key], &d->nodes[p->sort[i + 1].key])) {
                 d->nodes[p->sort[i].key].flags |= JDOC_F_SHADOWED;
@@ -948,38 +945,36 @@ const char *jdoc_type_name(const struct jdoc *d, uint32_t i, bool split_numbers)
 
 /* --------------------------------------------------------------- equality */
 
-static int member_cmp(const void *x, const void *y, void *ctx)
+size_t jdoc_sort_members(const struct jdoc *d, uint32_t obj, uint32_t from,
+                         struct jdoc_member *out)
 {
-    return keysort_cmp(x, y, ctx);
+    size_t n = 0;
+    for (uint32_t k = from == JDOC_NONE ? jdoc_first(d, obj) : from; k != JDOC_NONE;
+         k = jdoc_next(d, obj, k), n++)
+        out[n] = (struct jdoc_member){d->nodes[k].hash, k, (uint32_t)n};
+    qsort_r(out, n, sizeof *out, member_sort_cmp, (void *)d);
+    return n;
 }
 
-/* Objects whose members are not in the same order: sort both by key. */
+/* Objects whose members are not in the same order: sort both by name.
+ * ka and kb are the first members that differ; the ones before matched. */
 static bool object_equal_sorted(const struct jdoc *da, uint32_t a, const struct jdoc *db,
                                 uint32_t b, uint32_t ka, uint32_t kb, bool strict)
 {
-    size_t na = 0, nb = 0, cap = da->nodes[a].len;
-    struct keysort *sa, *sb;
-    bool equal = true;
+    size_t na, nb;
+    struct jdoc_member *sa, *sb;
+    bool equal;
 
-    sa = malloc(2 * cap * sizeof *sa);
+    sa = malloc(((size_t)da->nodes[a].len + db->nodes[b].len) * sizeof *sa + 1);
     if (!sa)
         return false;
-    sb = sa + cap;
-    for (; ka != JDOC_NONE && na < cap; ka = jdoc_next(da, a, ka), na++)
-        sa[na] = (struct keysort){da->nodes[ka].hash, ka, (uint32_t)na};
-    for (; kb != JDOC_NONE && nb < cap; kb = jdoc_next(db, b, kb), nb++)
-        sb[nb] = (struct keysort){db->nodes[kb].hash, kb, (uint32_t)nb};
-    if (na != nb || ka != JDOC_NONE || kb != JDOC_NONE) {
-        free(sa);
-        return false;
-    }
-    qsort_r(sa, na, sizeof *sa, member_cmp, (void *)da);
-    qsort_r(sb, nb, sizeof *sb, member_cmp, (void *)db);
-    for (size_t i = 0; i < na && equal; i++) {
-        const struct jdoc_node *x = &da->nodes[sa[i].key], *y = &db->nodes[sb[i].key];
-        equal = x->len == y->len && memcmp(x->text, y->text, x->len) == 0 &&
+    sb = sa + da->nodes[a].len;
+    na = jdoc_sort_members(da, a, ka, sa);
+    nb = jdoc_sort_members(db, b, kb, sb);
+    equal = na == nb;
+    for (size_t i = 0; i < na && equal; i++)
+        equal = jdoc_member_cmp(da, &sa[i], db, &sb[i]) == 0 &&
                 jdoc_equal(da, sa[i].key + 1, db, sb[i].key + 1, strict);
-    }
     free(sa);
     return equal;
 }
@@ -1036,6 +1031,29 @@ static int newline_indent(struct buf *out, int indent, int level)
     return rc;
 }
 
+/* Before an element or member of a container being written at `level`:
+ * the comma after the previous one, and the indentation. */
+static int item_start(struct buf *out, bool *first, int indent, int level)
+{
+    int rc = *first ? 0 : buf_append_char(out, ',');
+    *first = false;
+    return !rc && indent ? newline_indent(out, indent, level + 1) : rc;
+}
+
+/* Before a member's value: the member name and the colon. */
+static int member_name(struct buf *out, const char *name, size_t len, int indent, unsigned wflags)
+{
+    int rc = jsonw_string(out, name, len, wflags);
+    return rc ? rc : indent ? buf_append(out, ": ", 2) : buf_append_char(out, ':');
+}
+
+/* The closing bracket, on its own line when indenting a non-empty container. */
+static int container_end(struct buf *out, bool first, int indent, int level, char close)
+{
+    int rc = indent && !first ? newline_indent(out, indent, level) : 0;
+    return rc ? rc : buf_append_char(out, close);
+}
+
 static int write_node(struct buf *out, const struct jdoc *d, uint32_t i, int indent, int level,
                       unsigned flags)
 {
@@ -1057,37 +1075,18 @@ static int write_node(struct buf *out, const struct jdoc *d, uint32_t i, int ind
     case JDOC_ARRAY:
         if ((rc = buf_append_char(out, '[')) != 0)
             return rc;
-        for (c = jdoc_first(d, i); c != JDOC_NONE && !rc; c = jdoc_next(d, i, c)) {
-            if (!first)
-                rc = buf_append_char(out, ',');
-            if (!rc && indent)
-                rc = newline_indent(out, indent, level + 1);
-            if (!rc)
+        for (c = jdoc_first(d, i); c != JDOC_NONE && !rc; c = jdoc_next(d, i, c))
+            if (!(rc = item_start(out, &first, indent, level)))
                 rc = write_node(out, d, c, indent, level + 1, flags);
-            first = false;
-        }
-        if (!rc && indent && !first)
-            rc = newline_indent(out, indent, level);
-        return rc ? rc : buf_append_char(out, ']');
+        return rc ? rc : container_end(out, first, indent, level, ']');
     default:
         if ((rc = buf_append_char(out, '{')) != 0)
             return rc;
-        for (c = jdoc_first(d, i); c != JDOC_NONE && !rc; c = jdoc_next(d, i, c)) {
-            if (!first)
-                rc = buf_append_char(out, ',');
-            if (!rc && indent)
-                rc = newline_indent(out, indent, level + 1);
-            if (!rc)
-                rc = jsonw_string(out, d->nodes[c].text, d->nodes[c].len, wflags);
-            if (!rc)
-                rc = indent ? buf_append(out, ": ", 2) : buf_append_char(out, ':');
-            if (!rc)
+        for (c = jdoc_first(d, i); c != JDOC_NONE && !rc; c = jdoc_next(d, i, c))
+            if (!(rc = item_start(out, &first, indent, level)) &&
+                !(rc = member_name(out, d->nodes[c].text, d->nodes[c].len, indent, wflags)))
                 rc = write_node(out, d, c + 1, indent, level + 1, flags);
-            first = false;
-        }
-        if (!rc && indent && !first)
-            rc = newline_indent(out, indent, level);
-        return rc ? rc : buf_append_char(out, '}');
+        return rc ? rc : container_end(out, first, indent, level, '}');
     }
 }
 
@@ -1199,19 +1198,11 @@ static int write_jansson(struct buf *out, const json_t *v, int indent, int level
         if ((rc = buf_append_char(out, '[')) != 0)
             return rc;
         json_array_foreach(v, i, e) {
-            if (!first)
-                rc = buf_append_char(out, ',');
-            if (!rc && indent)
-                rc = newline_indent(out, indent, level + 1);
-            if (!rc)
-                rc = write_jansson(out, e, indent, level + 1, flags);
-            if (rc)
+            if ((rc = item_start(out, &first, indent, level)) != 0 ||
+                (rc = write_jansson(out, e, indent, level + 1, flags)) != 0)
                 return rc;
-            first = false;
         }
-        if (indent && !first && (rc = newline_indent(out, indent, level)) != 0)
-            return rc;
-        return buf_append_char(out, ']');
+        return container_end(out, first, indent, level, ']');
     }
     case JSON_OBJECT: {
         const char *key;
@@ -1220,23 +1211,12 @@ static int write_jansson(struct buf *out, const json_t *v, int indent, int level
         if ((rc = buf_append_char(out, '{')) != 0)
             return rc;
         json_object_keylen_foreach((json_t *)v, key, klen, e) {
-            if (!first)
-                rc = buf_append_char(out, ',');
-            if (!rc && indent)
-                rc = newline_indent(out, indent, level + 1);
-            if (!rc)
-                rc = jsonw_string(out, key, klen, wflags);
-            if (!rc)
-                rc = indent ? buf_append(out, ": ", 2) : buf_append_char(out, ':');
-            if (!rc)
-                rc = write_jansson(out, e, indent, level + 1, flags);
-            if (rc)
+            if ((rc = item_start(out, &first, indent, level)) != 0 ||
+                (rc = member_name(out, key, klen, indent, wflags)) != 0 ||
+                (rc = write_jansson(out, e, indent, level + 1, flags)) != 0)
                 return rc;
-            first = false;
         }
-        if (indent && !first && (rc = newline_indent(out, indent, level)) != 0)
-            return rc;
-        return buf_append_char(out, '}');
+        return container_end(out, first, indent, level, '}');
     }
     }
     return ERR_STATE;

@@ -145,6 +145,24 @@ uint32_t jdoc_next(const struct jdoc *d, uint32_t container, uint32_t child);
 /* The value of member `key` (len bytes) of an object, or JDOC_NONE. */
 uint32_t jdoc_get(const struct jdoc *d, uint32_t object, const char *key, size_t len);
 
+/* Members of an object sorted by name: how two objects whose members are
+ * not in the same order are matched. */
+struct jdoc_member {
+    uint64_t hash; /* the name's hash */
+    uint32_t key;  /* the key node */
+    uint32_t pos;  /* rank among the members listed, in document order */
+};
+
+/* List the live members of object `obj`, from key node `from` on (JDOC_NONE:
+ * all), into out (room for jdoc_at(d, obj)->len), sorted by name; returns
+ * how many. */
+size_t jdoc_sort_members(const struct jdoc *d, uint32_t obj, uint32_t from,
+                         struct jdoc_member *out);
+/* Order two listed members by name (<0, 0, >0), of one document or two, as
+ * jdoc_sort_members sorts them. */
+int jdoc_member_cmp(const struct jdoc *da, const struct jdoc_member *a, const struct jdoc *db,
+                    const struct jdoc_member *b);
+
 /* "null", "boolean", "number", "string", "array" or "object"; with
  * split_numbers, "integer" or "real" for numbers. */
 const char *jdoc_type_name(const struct jdoc *d, uint32_t i, bool split_numbers);

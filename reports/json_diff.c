@@ -481,47 +481,11 @@ static int member_alone(struct dctx *c, const struct jdoc *d, uint32_t key, bool
     return rc;
 }
 
-struct keyref {
-    uint64_t hash;
-    uint32_t key;
-    uint32_t pos;
-};
-
-static int keyref_cmp(const void *x, const void *y, void *ctx)
-{
-    const struct keyref *a = x, *b = y;
-    const struct jdoc *d = ctx;
-    const struct jdoc_node *ka, *kb;
-    int cmp;
-
-    if (a->hash != b->hash)
-        return a->hash < b->hash ? -1 : 1;
-    ka = &d->nodes[a->key];
-    kb = &d->nodes[b->key];
-    if (ka->len != kb->len)
-        return ka->len < kb->len ? -1 : 1;
-    cmp = memcmp(ka->text, kb->text, ka->len);
-    return cmp ? cmp : (a->pos > b->pos) - (a->pos < b->pos);
-}
-
-static int keyref_order(const struct jdoc *da, const struct keyref *a, const struct jdoc *db,
-                        const struct keyref *b)
-{
-    const struct jdoc_node *ka = &da->nodes[a->key], *kb = &db->nodes[b->key];
-
-    /* The same order as keyref_cmp, without the position. */
-    if (a->hash != b->hash)
-        return a->hash < b->hash ? -1 : 1;
-    if (ka->len != kb->len)
-        return ka->len < kb->len ? -1 : 1;
-    return memcmp(ka->text, kb->text, ka->len);
-}
-
 static int diff_object(struct dctx *c, uint32_t an, uint32_t bn, size_t so, size_t sn)
 {
     const struct jdoc *a = c->a, *b = c->b;
     uint32_t ka = jdoc_first(a, an), kb = jdoc_first(b, bn);
-    struct keyref *ra = NULL, *rb;
+    struct jdoc_member *ra = NULL, *rb;
     uint32_t *match_a;
     uint8_t *used_b;
     size_t na = 0, nb = 0, cap;
@@ -548,17 +512,13 @@ static int diff_object(struct dctx *c, uint32_t an, uint32_t bn, size_t so, size
     rb = ra + a->nodes[an].len;
     match_a = (uint32_t *)(ra + cap);
     used_b = (uint8_t *)(match_a + cap);
-    for (uint32_t k = ka; k != JDOC_NONE; k = jdoc_next(a, an, k), na++)
-        ra[na] = (struct keyref){a->nodes[k].hash, k, (uint32_t)na};
-    for (uint32_t k = kb; k != JDOC_NONE; k = jdoc_next(b, bn, k), nb++)
-        rb[nb] = (struct keyref){b->nodes[k].hash, k, (uint32_t)nb};
-    qsort_r(ra, na, sizeof *ra, keyref_cmp, (void *)a);
-    qsort_r(rb, nb, sizeof *rb, keyref_cmp, (void *)b);
+    na = jdoc_sort_members(a, an, ka, ra);
+    nb = jdoc_sort_members(b, bn, kb, rb);
     memset(used_b, 0, nb);
     for (size_t i = 0; i < na; i++)
         match_a[i] = JDOC_NONE;
     for (size_t i = 0, j = 0; i < na && j < nb;) {
-        int cmp = keyref_order(a, &ra[i], b, &rb[j]);
+        int cmp = jdoc_member_cmp(a, &ra[i], b, &rb[j]);
         if (cmp < 0) {
             i++;
         } else if (cmp > 0) {

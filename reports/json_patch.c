@@ -277,32 +277,20 @@ static json_t *target(struct op_ctx *o, json_t *root, const struct jpointer *ptr
     return v;
 }
 
+/* Replace: remove then add (RFC 6902 4.3), once the target is known to exist. */
 static int op_replace(struct op_ctx *o, json_t **root, const struct jpointer *ptr, json_t *value)
 {
-    const struct jpointer_token *t;
-    json_t *parent;
-    size_t index;
+    int rc = 0;
 
-    if (ptr->count == 0) {
-        json_decref(*root);
-        *root = value;
-        return 0;
-    }
-    if (!target(o, *root, ptr, JPATCH_CONFLICT, "the value to replace")) {
+    if (ptr->count && !target(o, *root, ptr, JPATCH_CONFLICT, "the value to replace"))
+        rc = ERR_INPUT;
+    if (!rc && ptr->count)
+        rc = op_remove(o, *root, ptr, NULL);
+    if (rc) {
         json_decref(value);
-        return ERR_INPUT;
+        return rc;
     }
-    parent = jpointer_get(*root, ptr, ptr->count - 1, NULL);
-    t = &ptr->tokens[ptr->count - 1];
-    if (json_is_object(parent)) {
-        if (json_object_setn_new(parent, t->s, t->len, value))
-            return error_set(o->err, ERR_NOMEM, "out of memory");
-        return 0;
-    }
-    jpointer_index(t->s, t->len, &index); /* checked by target() */
-    if (json_array_set_new(parent, index, value))
-        return error_set(o->err, ERR_NOMEM, "out of memory");
-    return 0;
+    return op_add(o, root, ptr, value);
 }
 
 /* Do the first n tokens of a and b agree? */

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonw.h"
+
 void jpointer_init(struct jpointer *p)
 {
     memset(p, 0, sizeof *p);
@@ -104,14 +106,8 @@ int jpointer_append_token(struct buf *out, const char *token, size_t len)
 
 int jpointer_append_index(struct buf *out, size_t index)
 {
-    char tmp[24];
-    char *p = tmp + sizeof tmp;
-    do {
-        *--p = (char)('0' + index % 10);
-        index /= 10;
-    } while (index);
-    *--p = '/';
-    return buf_append(out, p, (size_t)(tmp + sizeof tmp - p));
+    int rc = buf_append_char(out, '/');
+    return rc ? rc : jsonw_uint(out, index);
 }
 
 int jpointer_format(struct buf *out, const struct jpointer *p, size_t n)
