@@ -761,7 +761,7 @@ int jdoc_parse(struct jdoc *d, const char *data, size_t len, const char *name,
     int rc;
 
     jdoc_reset(d);
-    if (d->owned && (data < d->owned || data > d->owned + len)) {
+    if (d->owned && data != d->owned) { /* parsing the caller's text now */
         free(d->owned);
         d->owned = NULL;
     }
