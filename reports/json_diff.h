@@ -10,7 +10,9 @@
  *   - arrays, by default by index, after matching equal runs at both ends
  *     and, in between, the longest common subsequence of equal elements
  *     (Myers, bounded): appending an element is one `add`, inserting one in
- *     the middle is one `add`, not a replace of everything after it;
+ *     the middle is one `add`, not a replace of everything after it; where
+ *     no elements are equal, the most alike ones (most members equal) pair
+ *     up, so an element inserted before changed ones is still one `add`;
  *   - numbers by exact decimal value (1 == 1.0; see jdoc.h), strings by
  *     bytes, a change of JSON type is a replace of the whole value.
  *
@@ -39,8 +41,9 @@
  * leaves out what they hid.
  *
  * Bounded: the recursion follows the documents, whose depth the parser
- * bounds; the array alignment gives up past 256 edits (then pairs elements
- * by position); max_items caps the differences kept (all are counted).
+ * bounds; the array alignment gives up past 256 edits, and the pairing by
+ * likeness past 16384 element pairs (then elements pair by position);
+ * max_items caps the differences kept (all are counted).
  *
  * Functions are prefixed jdiff_ because json_ is jansson's.
  */
