@@ -51,6 +51,24 @@ static void locate_op(const struct jdoc *p, size_t op, char *where, size_t size)
     snprintf(where, size, "%s:%zu:%zu", p->name, line, col);
 }
 
+/* Numbers are applied as 64-bit integers or doubles: say so when that
+ * changes one (the result is still printed). */
+static void warn_inexact(const struct jdoc *d)
+{
+    size_t count, line, col;
+    uint32_t n = jdoc_find_inexact(d, 0, &count);
+
+    if (n == JDOC_NONE)
+        return;
+    jdoc_location(d, d->nodes[n].offset, &line, &col);
+    fprintf(stderr,
+            "rehearse " CMD ": warning: %s:%zu:%zu: the number %.*s%s does not fit a 64-bit "
+            "integer or a double exactly; it and %zu more print as the nearest double (json-diff "
+            "compares such numbers exactly)\n",
+            d->name, line, col, d->nodes[n].len > 40 ? 40 : (int)d->nodes[n].len,
+            d->nodes[n].text, d->nodes[n].len > 40 ? "..." : "", count - 1);
+}
+
 int cmd_json_patch(int argc, char **argv)
 {
     static const struct option options[] = {
@@ -98,6 +116,8 @@ int cmd_json_patch(int argc, char **argv)
     if ((rc = jdoc_to_jansson(&doc, 0, &jdoc_value, &err)) != 0 ||
         (rc = jdoc_to_jansson(&patch, 0, &jpatch_value, &err)) != 0)
         goto fail;
+    warn_inexact(&doc);
+    warn_inexact(&patch);
     if ((rc = jpatch_apply(&jdoc_value, jpatch_value, &st, &err)) != 0) {
         if (rc == ERR_INPUT) {
             char where[300];

@@ -1167,6 +1167,57 @@ int jdoc_to_jansson(const struct jdoc *d, uint32_t i, json_t **out, struct error
     return 0;
 }
 
+/* Does jdoc_to_jansson keep this number's value? */
+static bool number_exact(const struct jdoc_node *n)
+{
+    char small[64];
+    struct buf b;
+    bool exact;
+
+    if (n->flags & JDOC_F_INTEGER) {
+        char *end;
+        if (n->len >= sizeof small)
+            return false;
+        memcpy(small, n->text, n->len);
+        small[n->len] = '\0';
+        errno = 0;
+        (void)strtoll(small, &end, 10);
+        return errno == 0;
+    }
+    buf_init(&b, 64);
+    exact = jsonw_double(&b, jdoc_number_double(n)) == 0 && b.data &&
+            jdoc_number_equal(n->text, n->len, b.data, b.len);
+    buf_release(&b);
+    return exact;
+}
+
+static void find_inexact(const struct jdoc *d, uint32_t i, uint32_t *first, size_t *count)
+{
+    const struct jdoc_node *n = &d->nodes[i];
+    uint32_t c;
+
+    if (n->type == JDOC_NUMBER) {
+        if (!number_exact(n)) {
+            if (*first == JDOC_NONE)
+                *first = i;
+            (*count)++;
+        }
+        return;
+    }
+    for (c = jdoc_first(d, i); c != JDOC_NONE; c = jdoc_next(d, i, c))
+        find_inexact(d, n->type == JDOC_OBJECT ? c + 1 : c, first, count);
+}
+
+uint32_t jdoc_find_inexact(const struct jdoc *d, uint32_t i, size_t *count)
+{
+    uint32_t first = JDOC_NONE;
+    size_t n = 0;
+    find_inexact(d, i, &first, &n);
+    if (count)
+        *count = n;
+    return first;
+}
+
 static int write_jansson(struct buf *out, const json_t *v, int indent, int level,
                          unsigned flags)
 {

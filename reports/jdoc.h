@@ -196,6 +196,12 @@ int jdoc_write(struct buf *out, const struct jdoc *d, uint32_t i, int indent, un
  */
 int jdoc_to_jansson(const struct jdoc *d, uint32_t i, json_t **out, struct error *err);
 
+/* The first number below node i (in document order) that jdoc_to_jansson
+ * cannot carry exactly: an integer beyond int64, or a real whose nearest
+ * double reads back as another decimal value (more than 17 digits).
+ * JDOC_NONE when there is none; *count (may be NULL) gets how many. */
+uint32_t jdoc_find_inexact(const struct jdoc *d, uint32_t i, size_t *count);
+
 /* Append a jansson value as JSON text.  Reals print as the shortest text
  * that reads back as the same double, always with a '.' or an exponent
  * (0.1, not jansson's 0.10000000000000001; 1.0, not 1). */

@@ -7,8 +7,8 @@ implementation: Debian's python3-jsonpatch.
 For every record of the JSON Patch suite that has an expected document, for
 every crafted pair of PAIRS.jsonl and for RANDOM_PAIRS generated pairs (a
 fixed seed, so a failure reproduces), run `rehearse json-diff A B`, apply
-the patch to A with jsonpatch and compare with B; the exit code must say
-equal (0) or different (1).  Prints one line per failure and a summary;
+the patch to A with jsonpatch and with `rehearse json-patch`, and compare
+with B; the exit code must say equal (0) or different (1).  Prints one line per failure and a summary;
 exits 1 when anything failed.
 """
 import json
@@ -33,6 +33,21 @@ def same(a, b):
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
     if isinstance(a, dict):
         return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    return a == b
+
+
+def same_as_doubles(a, b):
+    """Equality once numbers are read as doubles, as `rehearse json-patch`
+    reads numbers beyond int64 (it warns when it does)."""
+    if isinstance(a, (int, float)) and not isinstance(a, bool) and \
+            isinstance(b, (int, float)) and not isinstance(b, bool):
+        return float(a) == float(b)
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same_as_doubles(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same_as_doubles(a[k], b[k]) for k in a)
     return a == b
 
 
@@ -102,6 +117,7 @@ def main():
     failures = ops = 0
     with tempfile.TemporaryDirectory() as tmp:
         pa, pb = os.path.join(tmp, "a.json"), os.path.join(tmp, "b.json")
+        pp = os.path.join(tmp, "patch.json")
         for name, a, b in cases:
             with open(pa, "w", encoding="utf-8") as f:
                 json.dump(a, f)
@@ -131,6 +147,14 @@ def main():
                 print("FAIL %s: the patch does not give B\n  A: %s\n  B: %s\n  patch: %s\n  got: %s"
                       % (name, json.dumps(a), json.dumps(b), run.stdout.decode(),
                          json.dumps(got)))
+                failures += 1
+            # And with rehearse's own json-patch, end to end.
+            with open(pp, "wb") as f:
+                f.write(run.stdout)
+            own = subprocess.run([rehearse, "json-patch", pa, pp], capture_output=True, timeout=60)
+            if own.returncode != 0 or not same_as_doubles(json.loads(own.stdout), b):
+                print("FAIL %s: rehearse json-patch: exit %d %s\n  got: %s"
+                      % (name, own.returncode, own.stderr.decode(), own.stdout.decode()))
                 failures += 1
     print("checked %d pairs (%d from the suite, %d crafted, %d random), %d operations, "
           "%d failures" % (len(cases), suite_cases, crafted, count, ops, failures))

@@ -218,6 +218,23 @@ Test(json_cli, json_patch_prints_the_result_or_a_located_failure)
     test_run_free(&r);
 }
 
+Test(json_cli, json_patch_warns_when_a_number_cannot_be_kept_exactly)
+{
+    struct run_result r;
+    const char *doc = put("doc.json", "{\"ok\": 9223372036854775807, \"r\": 0.1,\n"
+                                      " \"big\": 123456789012345678901, \"d\": 0.1000000000000000000001}");
+    const char *patch = put("p.json", "[]");
+    cr_assert_eq(test_rehearse(&r, 30, "json-patch", doc, patch, NULL), 0);
+    cr_assert_eq(r.exit_code, 0, "%s", r.err);
+    cr_assert_str_eq(r.out, "{\"ok\":9223372036854775807,\"r\":0.1,\"big\":1.2345678901234568e+20,"
+                            "\"d\":0.1}\n");
+    cr_assert(strstr(r.err, "warning: "), "%s", r.err);
+    cr_assert(strstr(r.err, "doc.json:2:9: the number 123456789012345678901 does not fit a 64-bit "
+                            "integer or a double exactly; it and 1 more print as the nearest double"),
+              "%s", r.err);
+    test_run_free(&r);
+}
+
 Test(json_cli, usage_errors_exit_2)
 {
     struct run_result r;

@@ -273,6 +273,23 @@ Test(jdoc, converts_to_jansson_and_writes_reals_in_their_shortest_form)
     jdoc_release(&d);
 }
 
+Test(jdoc, finds_the_numbers_jansson_cannot_carry_exactly)
+{
+    struct jdoc d;
+    size_t count;
+    uint32_t n;
+    jdoc_init(&d);
+    parse(&d, "[9223372036854775807,-9223372036854775808,0.1,1e2,2.5e-3,1.7976931348623157e308]");
+    cr_assert_eq(jdoc_find_inexact(&d, 0, &count), JDOC_NONE);
+    cr_assert_eq(count, 0);
+    parse(&d, "{\"a\":[1,9223372036854775808],\"b\":0.30000000000000000001,\"c\":1e-400}");
+    n = jdoc_find_inexact(&d, 0, &count);
+    cr_assert_neq(n, JDOC_NONE);
+    cr_assert_eq(memcmp(d.nodes[n].text, "9223372036854775808", 19), 0);
+    cr_assert_eq(count, 3, "2^63, 31 digits and an underflow to 0");
+    jdoc_release(&d);
+}
+
 Test(jdoc, refuses_input_beyond_its_limits)
 {
     struct jdoc_limits depth = {.max_depth = 8}, nodes = {.max_nodes = 5}, size = {.max_size = 4};
