@@ -277,20 +277,30 @@ static json_t *target(struct op_ctx *o, json_t *root, const struct jpointer *ptr
     return v;
 }
 
-/* Replace: remove then add (RFC 6902 4.3), once the target is known to exist. */
+/* Replace in place (remove-then-add in effect, RFC 6902 4.3, without
+ * shifting an array's elements twice). */
 static int op_replace(struct op_ctx *o, json_t **root, const struct jpointer *ptr, json_t *value)
 {
-    int rc = 0;
+    const struct jpointer_token *t;
+    json_t *parent;
+    size_t index;
+    int rc;
 
-    if (ptr->count && !target(o, *root, ptr, JPATCH_CONFLICT, "the value to replace"))
-        rc = ERR_INPUT;
-    if (!rc && ptr->count)
-        rc = op_remove(o, *root, ptr, NULL);
-    if (rc) {
+    if (ptr->count == 0)
+        return op_add(o, root, ptr, value); /* the whole document */
+    if (!target(o, *root, ptr, JPATCH_CONFLICT, "the value to replace")) {
         json_decref(value);
-        return rc;
+        return ERR_INPUT;
     }
-    return op_add(o, root, ptr, value);
+    parent = jpointer_get(*root, ptr, ptr->count - 1, NULL);
+    t = &ptr->tokens[ptr->count - 1];
+    if (json_is_object(parent)) {
+        rc = json_object_setn_new(parent, t->s, t->len, value);
+    } else {
+        jpointer_index(t->s, t->len, &index); /* checked by target() */
+        rc = json_array_set_new(parent, index, value);
+    }
+    return rc ? error_set(o->err, ERR_NOMEM, "out of memory") : 0;
 }
 
 /* Do the first n tokens of a and b agree? */
