@@ -403,7 +403,7 @@ int jsonw_double(struct buf *out, double v)
 
     if (!isfinite(v))
         return buf_append(out, "null", 4);
-    if (v == (double)(int64_t)v && fabs(v) < 1e15)
+    if (fabs(v) < 1e15 && v == (double)(int64_t)v) /* range first: the cast is UB beyond int64 */
         return jsonw_int(out, (int64_t)v);
     /* Shortest %.*g that round-trips: 0.1 prints as 0.1, not 0.1000...01. */
     for (prec = 1; prec <= 17; prec++) {
