@@ -1177,4 +1177,28 @@ Test(demo, the_committed_trace_holds_the_documented_session)
     cr_assert_eq(syns, 11);
     cr_assert_eq(requests, 502);
     cr_assert(last - first > 25 && last - first < 35, "%.1f s", last - first);
+
+    /* rehearse's own capture finds the same, and redacts the secret. */
+    struct run_result res;
+    const char *trace = test_path(dir, "demo.jsonl");
+    cr_assert_eq(test_rehearse(&res, 60, "capture", "-r", test_repo_path("fixtures/demo/trace.pcap"),
+                               "-o", trace, NULL), 0);
+    cr_assert_eq(res.exit_code, 0, "%s", res.err);
+    test_run_free(&res);
+    cr_assert_eq(test_rehearse(&res, 60, "trace", "stats", trace, "--format", "json", NULL), 0);
+    cr_assert_eq(res.exit_code, 0, "%s", res.err);
+    json_t *stats = json_loads(res.out, 0, NULL);
+    cr_assert_not_null(stats, "%s", res.out);
+    cr_assert_eq(json_integer_value(at(stats, "/transactions")), 502);
+    cr_assert_eq(json_integer_value(at(stats, "/without_response")), 0);
+    cr_assert_eq(json_integer_value(at(stats, "/connections/count")), 11);
+    size_t i;
+    json_t *flag;
+    long long redacted = 0;
+    json_array_foreach(at(stats, "/flags"), i, flag)
+        if (!strcmp(json_string_value(at(flag, "/flag")), "redacted"))
+            redacted = json_integer_value(at(flag, "/count"));
+    cr_assert_eq(redacted, 126, "the back office's Authorization header");
+    json_decref(stats);
+    test_run_free(&res);
 }
