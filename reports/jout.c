@@ -196,6 +196,14 @@ static bool all_scalars(const struct jdoc *d, uint32_t i)
     return true;
 }
 
+static bool all_scalars_members(const struct jdoc *d, uint32_t i)
+{
+    for (uint32_t c = jdoc_first(d, i); c != JDOC_NONE; c = jdoc_next(d, i, c))
+        if (jdoc_at(d, c + 1)->type == JDOC_ARRAY || jdoc_at(d, c + 1)->type == JDOC_OBJECT)
+            return false;
+    return true;
+}
+
 void jout_tree(struct jout *j, const struct jdoc *d, uint32_t i)
 {
     const struct jdoc_node *n = jdoc_at(d, i);
@@ -211,7 +219,10 @@ void jout_tree(struct jout *j, const struct jdoc *d, uint32_t i)
             jout_tree(j, d, c);
         jout_end(j);
     } else if (n->type == JDOC_OBJECT) {
-        jout_object(j);
+        if (n->len <= 8 && all_scalars_members(d, i))
+            jout_object_inline(j);
+        else
+            jout_object(j);
         for (uint32_t c = jdoc_first(d, i); c != JDOC_NONE && !j->rc; c = jdoc_next(d, i, c)) {
             jout_keyn(j, jdoc_at(d, c)->text, jdoc_at(d, c)->len);
             jout_tree(j, d, c + 1);

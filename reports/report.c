@@ -454,6 +454,14 @@ static int compute_verdict(struct report *r, struct error *err)
     }
     if (rc)
         return error_set(err, rc, "out of memory");
+    /* most severe first, keeping each source's order within a risk */
+    for (size_t i = 1; i < r->reason_count; i++) {
+        struct report_reason x = r->reasons[i];
+        size_t k = i;
+        for (; k > 0 && r->reasons[k - 1].risk < x.risk; k--)
+            r->reasons[k] = r->reasons[k - 1];
+        r->reasons[k] = x;
+    }
     if (failed_checks || db_reasons)
         r->result = RESULT_REGRESSIONS;
 

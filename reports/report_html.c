@@ -495,7 +495,7 @@ static void endpoints_section(struct html *h)
         snprintf(errors, sizeof errors, "%llu / %llu", (unsigned long long)eb,
                  (unsigned long long)ec);
         num_cell(h, (double)ec + (double)eb * 1e-9, errors, NULL);
-        hf(h, "<td data-v=\"%d\">", (int)e->risk * 2 + e->regression);
+        hf(h, "<td class=\"risk-cell\" data-v=\"%d\">", (int)e->risk * 2 + e->regression);
         risk_span(h, e->risk);
         if (e->regression)
             hs(h, " <span class=\"yes\">regression</span>");
@@ -594,7 +594,7 @@ static void fields_section(struct html *h)
                 h->rc = svg_rate_bars(h->out, report_rate(raw, e->compared),
                                       report_rate(noise, e->compared),
                                       report_rate(remaining, e->compared));
-            hf(h, "</td><td data-v=\"%d\">", (int)risk * 2 + regression);
+            hf(h, "</td><td class=\"risk-cell\" data-v=\"%d\">", (int)risk * 2 + regression);
             risk_span(h, risk);
             if (regression)
                 hs(h, " <span class=\"yes\">regression</span>");

@@ -198,7 +198,9 @@ static const struct report_reason *find_reason(const struct report *r, const cha
 {
     for (size_t i = 0; i < r->reason_count; i++) {
         const struct report_reason *x = &r->reasons[i];
-        if (!rstr_is(x->kind, kind) || !rstr_eq(x->endpoint, endpoint))
+        if (!rstr_is(x->kind, kind))
+            continue;
+        if (endpoint.s ? !rstr_eq(x->endpoint, endpoint) : x->endpoint.s != NULL)
             continue;
         if (path.s && !rstr_eq(x->path, path))
             continue;

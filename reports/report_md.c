@@ -265,13 +265,19 @@ static int write_examples(struct buf *out, const struct report *r)
             buf_init(&change, 4096);
             rc = report_example_change(r, x, path, 60, &change);
             if (!rc && change.len) {
+                struct rstr method = rstr_get(d, x, "method"), target = rstr_get(d, x, "target");
+                struct buf request;
+                buf_init(&request, 64 * 1024);
+                if (method.s) {
+                    buf_append(&request, method.s, method.len > 32 ? 32 : method.len);
+                    buf_append_char(&request, ' ');
+                }
+                if (target.s)
+                    buf_append(&request, target.s, target.len > 1000 ? 1000 : target.len);
                 rc = buf_append_str(&item, "- ");
                 if (!rc)
-                    rc = md_rstr(&item, rstr_get(d, x, "method"));
-                if (!rc)
-                    rc = buf_append_char(&item, ' ');
-                if (!rc)
-                    rc = md_rstr(&item, rstr_get(d, x, "target"));
+                    rc = md_code(&item, request.data, request.len, MD_VALUE_CHARS);
+                buf_release(&request);
                 if (!rc)
                     rc = buf_printf(&item, " (transaction %llu): ",
                                     (unsigned long long)rcount(d, x, "tx"));

@@ -149,7 +149,7 @@ void report_fmt_rate(char *out, size_t size, double rate)
     double pct = rate * 100.0;
 
     if (rate <= 0)
-        snprintf(out, size, "0");
+        snprintf(out, size, "0%%");
     else if (pct < 0.01)
         snprintf(out, size, "<0.01%%");
     else if (pct < 1)

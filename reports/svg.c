@@ -109,7 +109,7 @@ static int legend(struct buf *out, const struct frame *f, const char *const *lab
 int svg_step_chart(struct buf *out, const struct svg_axes *a, const struct svg_series *s,
                    size_t n)
 {
-    struct frame f = {48, 24, a->width - 12, a->height - 22};
+    struct frame f = {48, 24, a->width - 30, a->height - 22};
     const char *labels[3];
     size_t lens[3];
     int rc = open_svg(out, a);
@@ -123,19 +123,20 @@ int svg_step_chart(struct buf *out, const struct svg_axes *a, const struct svg_s
         rc = buf_printf(out, "<path class=\"s%zu line\" d=\"M%.1f %.1f", k, f.left, f.bottom);
         for (size_t i = 0; i < s[k].n && !rc; i++) {
             double x0 = scale_x(a, &f, s[k].x[i]);
-            double x1 = scale_x(a, &f, i + 1 < s[k].n ? s[k].x[i + 1] : s[k].x[i] * 1.0905);
+            bool next_adjacent = i + 1 < s[k].n && s[k].x[i + 1] <= s[k].x[i] * 1.1;
+            double x1 = scale_x(a, &f, next_adjacent ? s[k].x[i + 1] : s[k].x[i] * 1.0905);
             double y = scale_y(a, &f, s[k].y[i]);
             /* steps: up/down to this bucket's height, across it */
             rc = buf_printf(out, " L%.1f %.1f L%.1f %.1f L%.1f %.1f", x0, prev_y, x0, y, x1, y);
             prev_y = y;
-            if (!rc && i + 1 < s[k].n && s[k].x[i + 1] > s[k].x[i] * 1.1) {
-                /* a gap between buckets: back to zero */
+            if (!rc && !next_adjacent) {
+                /* a gap between buckets (or the end): back to zero */
                 rc = buf_printf(out, " L%.1f %.1f", x1, f.bottom);
                 prev_y = f.bottom;
             }
         }
         if (!rc)
-            rc = buf_append_str(out, "\"/>");
+            rc = buf_append_str(out, " Z\"/>");
         for (size_t m = 0; m < s[k].nmarks && !rc; m++) {
             double x = scale_x(a, &f, s[k].marks[m]);
             rc = buf_printf(out, "<line class=\"s%zu mark\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
@@ -154,7 +155,7 @@ int svg_range_chart(struct buf *out, const struct svg_axes *a, const char *const
                     size_t nseries, const struct svg_range_row *rows, size_t nrows)
 {
     const double row_h = 10.0 * (double)(nseries ? nseries : 1) + 8;
-    struct frame f = {260, 24, a->width - 12, 24 + row_h * (double)nrows};
+    struct frame f = {260, 24, a->width - 30, 24 + row_h * (double)nrows};
     struct svg_axes sized = *a;
     size_t lens[3];
     int rc;
@@ -205,7 +206,7 @@ int svg_timeline(struct buf *out, const struct svg_axes *a, const struct svg_spa
     for (size_t i = 0; i < nlanes; i++)
         if (lanes[i].lane + 1 > rows)
             rows = lanes[i].lane + 1;
-    f = (struct frame){200, 8, a->width - 12, 8 + lane_h * (double)(rows ? rows : 1)};
+    f = (struct frame){200, 8, a->width - 30, 8 + lane_h * (double)(rows ? rows : 1)};
     sized.height = f.bottom + 22;
     sized.n_y_ticks = 0;
     rc = open_svg(out, &sized);
@@ -273,15 +274,23 @@ int svg_rate_bars(struct buf *out, double raw, double noise, double remaining)
 
 size_t svg_us_ticks(double min, double max, struct svg_tick *out, size_t cap)
 {
-    static const struct svg_tick all[] = {
-        {1, "1 \xC2\xB5s"},   {10, "10 \xC2\xB5s"}, {100, "100 \xC2\xB5s"},
-        {1e3, "1 ms"},        {1e4, "10 ms"},       {1e5, "100 ms"},
-        {1e6, "1 s"},         {1e7, "10 s"},        {1e8, "100 s"},
+    static const struct svg_tick decades[] = {
+        {1, "1 \xC2\xB5s"},   {2, "2 \xC2\xB5s"},     {5, "5 \xC2\xB5s"},
+        {10, "10 \xC2\xB5s"}, {20, "20 \xC2\xB5s"},   {50, "50 \xC2\xB5s"},
+        {100, "100 \xC2\xB5s"}, {200, "200 \xC2\xB5s"}, {500, "500 \xC2\xB5s"},
+        {1e3, "1 ms"},        {2e3, "2 ms"},        {5e3, "5 ms"},
+        {1e4, "10 ms"},       {2e4, "20 ms"},       {5e4, "50 ms"},
+        {1e5, "100 ms"},      {2e5, "200 ms"},      {5e5, "500 ms"},
+        {1e6, "1 s"},         {2e6, "2 s"},         {5e6, "5 s"},
+        {1e7, "10 s"},        {2e7, "20 s"},        {5e7, "50 s"},
+        {1e8, "100 s"},
     };
-    size_t n = 0;
-
-    for (size_t i = 0; i < sizeof all / sizeof all[0] && n < cap; i++)
-        if (all[i].value >= min && all[i].value <= max)
-            out[n++] = all[i];
+    size_t n = 0, in_range = 0;
+    /* 1-2-5 ticks over a short range, decades only over a long one */
+    for (size_t i = 0; i < sizeof decades / sizeof decades[0]; i++)
+        in_range += decades[i].value >= min && decades[i].value <= max;
+    for (size_t i = 0; i < sizeof decades / sizeof decades[0] && n < cap; i++)
+        if (decades[i].value >= min && decades[i].value <= max && (in_range <= 12 || i % 3 == 0))
+            out[n++] = decades[i];
     return n;
 }

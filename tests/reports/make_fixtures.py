@@ -499,35 +499,9 @@ def no_data():
 # Placed everywhere a string can go.  Each one that could run script tries
 # to set the marker window.__xss (or the page title, or an attribute), or
 # to load http://127.0.0.1:PORT/ (a listener in the test would see it).
-XSS = [
-    '<script>window.__xss=1</script>',
-    '</script><script>window.__xss=2</script>',
-    '"><img src=x onerror="window.__xss=3">',
-    "'><svg onload=window.__xss=4>",
-    '<svg><script>window.__xss=5</script></svg>',
-    '<math><mtext><table><mglyph><style><img src=x onerror=window.__xss=6>',
-    'javascript:window.__xss=7',
-    '<a href="javascript:window.__xss=8">click</a>',
-    '<iframe src="http://127.0.0.1:PORT/iframe"></iframe>',
-    '<img src="http://127.0.0.1:PORT/img">',
-    '<link rel=stylesheet href="http://127.0.0.1:PORT/css">',
-    '<div style="background:url(http://127.0.0.1:PORT/bg)">x</div>',
-    '<div style="width:expression(window.__xss=9)">',
-    '<base href="http://127.0.0.1:PORT/">',
-    '<meta http-equiv="refresh" content="0;url=http://127.0.0.1:PORT/refresh">',
-    '<form action="http://127.0.0.1:PORT/form"><button>go</button></form>',
-    '{{constructor.constructor("window.__xss=10")()}}',
-    '<!--',
-    ']]><![CDATA[',
-    '\u2028\u2029window.__xss=11',
-    'admin\u202egnp.exe',
-    '\u2066isolated\u2069 \u200bzero\u200dwidth\ufeff',
-    'nul\u0000byte and bell\u0007 and esc\u001b[31mred',
-    '&lt;script&gt;entity&#x3c;/script&#x3e;',
-    '@everyone [link](http://127.0.0.1:PORT/md) ![img](http://127.0.0.1:PORT/mdimg) <b>bold</b>',
-    '`code` | pipe | ``` fence',
-    '\\|[x](http://127.0.0.1:PORT/escape)',
-]
+XSS_FILE = os.path.join(ROOT, "tests", "reports", "xss-payloads.json")
+with open(XSS_FILE, encoding="utf-8") as _f:
+    XSS = json.load(_f)
 LONG = 'A' * 70000 + '<script>window.__xss=12</script>'
 # Raw bytes that are not UTF-8; the fixture writer puts them in as they are.
 INVALID_UTF8 = b'bad\xff\xfe utf8 \xc3\x28 \xed\xa0\x80 end'
