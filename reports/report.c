@@ -721,7 +721,7 @@ int report_write_dir(struct report *r, const char *dir, unsigned formats, struct
 
     if ((rc = make_dirs(dir, err)) != 0)
         return rc;
-    buf_init(&out, REPORT_JUNIT_MAX + REPORT_HTML_MAX);
+    buf_init(&out, REPORT_JSON_MAX);
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
         if (!(formats & order[i]))
             continue;

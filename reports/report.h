@@ -18,9 +18,9 @@
  * problem is ERR_INPUT with file:line:column and the JSON path
  * ("diff.json:40:7: endpoints[3].body: missing required member \"raw\"").
  * Rendering is deterministic: the same inputs give the same bytes.  Every
- * output has a size bound whatever the input (report.html under 10 MB,
- * junit.xml under 20 MB, summary.md under 60 KB); what a cap left out is
- * counted in the output.
+ * output has a size bound whatever the input (report.json under 40 MB,
+ * report.html under 10 MB, junit.xml under 20 MB, summary.md under 60 KB);
+ * what a cap left out is counted in the output.
  */
 #ifndef REHEARSE_REPORT_H
 #define REHEARSE_REPORT_H
@@ -47,6 +47,7 @@ enum report_format {
 #define REPORT_CONTEXT_VERSION 1
 
 /* Size bounds of the outputs (docs/report-format.md). */
+#define REPORT_JSON_MAX ((size_t)40 * 1000 * 1000)
 #define REPORT_HTML_MAX ((size_t)10 * 1000 * 1000)
 #define REPORT_JUNIT_MAX ((size_t)20 * 1000 * 1000)
 #define REPORT_MARKDOWN_MAX ((size_t)60 * 1000)

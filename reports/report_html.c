@@ -1478,7 +1478,8 @@ static int data_block(struct html *h, size_t budget, size_t *omitted)
     }
     if (rc)
         goto out;
-    qsort(chosen, nchosen, sizeof *chosen, chosen_cmp);
+    if (nchosen)
+        qsort(chosen, nchosen, sizeof *chosen, chosen_cmp);
     hs(h, "<script type=\"application/json\" id=\"report-data\">{\"version\":1,\"findings\":[");
     for (size_t k = 0; k < nchosen && !h->rc; k++) {
         if (k)

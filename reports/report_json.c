@@ -13,7 +13,8 @@
 #include "report_internal.h"
 #include "version.h"
 
-/* Fields per endpoint beyond the regressing ones (which are always kept). */
+/* Fields per endpoint (regressing ones come first in DIFF.json's order);
+ * the rest are counted in "fields_omitted". */
 #define JSON_FIELDS_MAX 50
 
 static void rate_members(struct jout *j, const uint64_t counts[3], uint64_t of)
@@ -233,7 +234,7 @@ static void write_field(struct jout *j, const struct jdoc *d, uint32_t f, uint64
     uint64_t counts[3] = {rcount(d, f, "raw"), rcount(d, f, "noise"), rcount(d, f, "remaining")};
     uint32_t examples = rget(d, f, "examples");
 
-    jout_object(j);
+    jout_object_inline(j);
     if (rget(d, f, "path") != JDOC_NONE) {
         jout_key(j, "path");
         rstr_out(j, rstr_get(d, f, "path"));
@@ -361,7 +362,7 @@ static void write_endpoint(struct jout *j, const struct report *r, const struct 
     jout_key(j, "fields");
     jout_array(j);
     for (uint32_t f = rfirst(d, e->fields); f != JDOC_NONE; f = jdoc_next(d, e->fields, f)) {
-        if (!rbool(d, f, "regression") && kept >= JSON_FIELDS_MAX) {
+        if (kept >= JSON_FIELDS_MAX) {
             omitted++;
             continue;
         }
@@ -424,6 +425,7 @@ static void write_context(struct jout *j, const struct report *r)
 int report_json_render(struct report *r, struct buf *out, struct error *err)
 {
     const struct jdoc *d = &r->diff;
+    size_t start = out->len;
     struct jout j;
 
     jout_init(&j, out, 2, 0);
@@ -474,5 +476,8 @@ int report_json_render(struct report *r, struct buf *out, struct error *err)
     jout_end(&j);
     if (jout_finish(&j))
         return error_set(err, j.rc, "cannot write report.json: %s", error_description(j.rc));
+    if (out->len - start > REPORT_JSON_MAX)
+        return error_set(err, ERR_STATE, "report.json grew past its bound of %zu bytes",
+                         REPORT_JSON_MAX);
     return 0;
 }

@@ -92,7 +92,17 @@ static int write_heading(struct buf *out, const struct report *r)
         regressing += r->endpoints[i].regression;
     rc = buf_printf(out, "## %s rehearse: %s (exit %d)\n\n", marks[r->result], words[r->result],
                     report_exit_code(r));
-    if (!rc)
+    if (rc)
+        return rc;
+    if (r->result == RESULT_NO_DATA && !r->reason_count)
+        rc = buf_printf(out, "**Nothing could be compared**: %llu of %llu transactions were "
+                        "answered by both targets. Base ",
+                        (unsigned long long)rcount(d, r->totals, "compared"),
+                        (unsigned long long)rcount(d, r->totals, "transactions"));
+    else if (r->result == RESULT_PASS)
+        rc = buf_printf(out, "No difference remained above the thresholds in **%zu endpoint%s**. "
+                        "Base ", r->endpoint_count, r->endpoint_count == 1 ? "" : "s");
+    else
         rc = buf_printf(out, "**%zu finding%s** decided the verdict; **%zu of %zu endpoint%s** "
                         "regress. Base ", r->reason_count, r->reason_count == 1 ? "" : "s",
                         regressing, r->endpoint_count, r->endpoint_count == 1 ? "" : "s");
