@@ -1,6 +1,6 @@
 /* report.html's only script: its SHA-256 is in the page's
    Content-Security-Policy, so no other script can run.  It reads the data
-   embedded as inert JSON (<script type="application/json">), sorts the
+   embedded as inert JSON (a data block of type application/json), sorts the
    tables, and draws the examples.  Everything it shows goes through
    textContent and createElement: captured traffic is never parsed as HTML. */
 (function () {

@@ -11,12 +11,13 @@ listener on 127.0.0.1 stands where hostile payloads point
 (http://127.0.0.1:PORT/...): it records any connection.
 
 Usage:
-    browser_check.py --listen-port-file FILE           (print the port, then wait for pages)
-    browser_check.py PAGE.html[:SHOTS] ... --out RESULT.json [--listener-port N]
+    browser_check.py PAGE.html [--shot PREFIX [--full]] ... [--out RESULT.json]
+                     [--listener-port N] [--sections]
 
-Each PAGE may be followed by ':' and a screenshot path prefix (PREFIX.png for
-the top of the page at 1366x900, PREFIX-full.png for the whole page, up to
-12000 px, PREFIX.pdf for the print layout).  The result is one JSON object:
+--shot after a page writes PREFIX.png (the top of the page at 1366x900);
+--full adds PREFIX-full.png (the whole page, up to 12000 px) and PREFIX.pdf
+(the print layout); --sections adds one PREFIX-SECTION.png per section.
+The result is one JSON object:
 {"pages": [{"url", "requests", "console", "exceptions", "log", "checks",
 "sort", "shots"}], "listener_hits": [...]}.  Exit 0 when Chromium ran, 3 when
 it could not start.
@@ -207,7 +208,7 @@ def evaluate(chrome, session, expr):
     return json.loads(res["result"]["value"])
 
 
-def check_page(chrome, path, shots):
+def check_page(chrome, path, shots, full):
     target = chrome.call("Target.createTarget", {"url": "about:blank"})["targetId"]
     session = chrome.call("Target.attachToTarget",
                           {"targetId": target, "flatten": True})["sessionId"]
@@ -239,6 +240,7 @@ def check_page(chrome, path, shots):
         with open(shots + ".png", "wb") as f:
             f.write(base64.b64decode(shot["data"]))
         page["shots"].append(shots + ".png")
+    if shots and full:
         metrics = chrome.call("Page.getLayoutMetrics", {}, session)
         height = min(12000, int(metrics["cssContentSize"]["height"]))
         shot = chrome.call("Page.captureScreenshot",
@@ -320,21 +322,31 @@ class Listener(threading.Thread):
 
 
 def main(argv):
+    global SECTIONS
     pages, out, port = [], None, 0
     i = 0
     while i < len(argv):
-        if argv[i] == "--out":
+        arg = argv[i]
+        if arg == "--out":
             out = argv[i + 1]
             i += 2
-        elif argv[i] == "--sections":
-            global SECTIONS
-            SECTIONS = True
-            i += 1
-        elif argv[i] == "--listener-port":
+        elif arg == "--listener-port":
             port = int(argv[i + 1])
             i += 2
+        elif arg == "--sections":
+            SECTIONS = True
+            i += 1
+        elif arg == "--shot" and pages:
+            pages[-1]["shot"] = argv[i + 1]
+            i += 2
+        elif arg == "--full" and pages:
+            pages[-1]["full"] = True
+            i += 1
+        elif arg.startswith("-"):
+            print("browser_check: unknown option %r" % arg, file=sys.stderr)
+            return 2
         else:
-            pages.append(argv[i])
+            pages.append({"path": arg, "shot": None, "full": False})
             i += 1
     if shutil.which(CHROMIUM) is None:
         print("browser_check: '%s' is not installed (scripts/install-deps.sh installs it)"
@@ -347,8 +359,13 @@ def main(argv):
     chrome = Chromium(profile)
     try:
         for spec in pages:
-            path, _, shots = spec.partition(":")
-            result["pages"].append(check_page(chrome, path, shots or None))
+            try:
+                page = check_page(chrome, spec["path"], spec["shot"], spec["full"])
+            except (RuntimeError, TimeoutError, KeyError, ValueError) as e:
+                # the page misbehaved (navigated away, hung, broke the driver)
+                page = {"url": "file://" + os.path.abspath(spec["path"]),
+                        "error": "%s: %s" % (type(e).__name__, e)}
+            result["pages"].append(page)
     finally:
         chrome.close()
         time.sleep(0.2)
