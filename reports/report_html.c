@@ -583,7 +583,7 @@ static void fields_section(struct html *h)
                 hs(h, "header ");
                 hcode(h, rstr_get(d, f, "header"), h->caps->chars);
             }
-            hs(h, "</td><td>");
+            hs(h, "</td><td class=\"kind\">");
             ht(h, rstr_get(d, f, "kind"), 40);
             hs(h, "</td>");
             count_cell(h, raw, e->compared, true);
