@@ -116,6 +116,21 @@ static void hcode(struct html *h, struct rstr s, size_t max)
     hs(h, "</code>");
 }
 
+/* A table cell holding a value from the input, as code or as text. */
+static void td_code(struct html *h, struct rstr s, size_t max)
+{
+    hs(h, "<td>");
+    hcode(h, s, max);
+    hs(h, "</td>");
+}
+
+static void td_text(struct html *h, struct rstr s, size_t max)
+{
+    hs(h, "<td>");
+    ht(h, s, max);
+    hs(h, "</td>");
+}
+
 static struct rstr cstr(const char *s)
 {
     struct rstr r = {s, s ? strlen(s) : 0};
@@ -937,11 +952,9 @@ static void timeline_section(struct html *h)
         for (uint64_t k = rcount(c, s, "depth"); k > 0 && k < 10; k--)
             hs(h, "\xE2\x80\x83");
         hcode(h, rstr_get(c, s, "name"), h->caps->chars);
-        hs(h, "</td><td>");
-        ht(h, rstr_get(c, s, "kind"), 40);
-        hs(h, "</td><td>");
-        ht(h, rstr_get(c, s, "status"), 40);
         hs(h, "</td>");
+        td_text(h, rstr_get(c, s, "kind"), 40);
+        td_text(h, rstr_get(c, s, "status"), 40);
         ms_cell(h, c, s, "start_ms");
         ms_cell(h, c, s, "end_ms");
         hs(h, "<td>");
@@ -956,13 +969,10 @@ static void timeline_section(struct html *h)
         i = 0;
         for (uint32_t f = rfirst(c, faults); f != JDOC_NONE && i < h->caps->context_rows;
              f = jdoc_next(c, faults, f), i++) {
-            hs(h, "<tr><td>");
-            hcode(h, rstr_get(c, f, "name"), h->caps->chars);
-            hs(h, "</td><td>");
-            ht(h, rstr_get(c, f, "kind"), 40);
-            hs(h, "</td><td>");
-            ht(h, rstr_get(c, f, "target"), h->caps->chars);
-            hs(h, "</td>");
+            hs(h, "<tr>");
+            td_code(h, rstr_get(c, f, "name"), h->caps->chars);
+            td_text(h, rstr_get(c, f, "kind"), 40);
+            td_text(h, rstr_get(c, f, "target"), h->caps->chars);
             ms_cell(h, c, f, "start_ms");
             ms_cell(h, c, f, "end_ms");
             hs(h, "<td>");
@@ -1019,11 +1029,10 @@ static void assertions_section(struct html *h)
     for (uint32_t x = rfirst(c, checks); x != JDOC_NONE && i < h->caps->context_rows;
          x = jdoc_next(c, checks, x), i++) {
         bool ok = rbool(c, x, "passed");
-        hf(h, "<tr%s><td>", ok ? "" : " class=\"reg\"");
-        ht(h, rstr_get(c, x, "step"), h->caps->chars);
-        hs(h, "</td><td>");
-        hcode(h, rstr_get(c, x, "metric"), h->caps->chars);
-        hs(h, "</td><td class=\"num\">");
+        hf(h, "<tr%s>", ok ? "" : " class=\"reg\"");
+        td_text(h, rstr_get(c, x, "step"), h->caps->chars);
+        td_code(h, rstr_get(c, x, "metric"), h->caps->chars);
+        hs(h, "<td class=\"num\">");
         number_text(h, c, x, "value");
         hs(h, "</td><td class=\"num\">");
         number_text(h, c, x, "min");
@@ -1058,13 +1067,11 @@ static void database_section(struct html *h)
               "<th>regression</th></tr></thead><tbody>\n");
         for (uint32_t x = rfirst(c, schema); x != JDOC_NONE && i < h->caps->context_rows;
              x = jdoc_next(c, schema, x), i++) {
-            hs(h, "<tr><td>");
-            ht(h, rstr_get(c, x, "kind"), 60);
-            hs(h, "</td><td>");
-            hcode(h, rstr_get(c, x, "object"), h->caps->chars);
-            hs(h, "</td><td>");
-            ht(h, rstr_get(c, x, "detail"), h->caps->chars * 2);
-            hf(h, "</td><td>%s</td></tr>\n",
+            hs(h, "<tr>");
+            td_text(h, rstr_get(c, x, "kind"), 60);
+            td_code(h, rstr_get(c, x, "object"), h->caps->chars);
+            td_text(h, rstr_get(c, x, "detail"), h->caps->chars * 2);
+            hf(h, "<td>%s</td></tr>\n",
                rbool(c, x, "regression") ? "<span class=\"yes\">yes</span>" : "no");
         }
         hs(h, "</tbody></table>\n");
@@ -1111,17 +1118,13 @@ static void database_section(struct html *h)
                 if (i == 0)
                     hs(h, "<h3>Differing rows</h3>\n<table><thead><tr><th>table</th><th>key</th>"
                           "<th>column</th><th>base</th><th>candidate</th></tr></thead><tbody>\n");
-                hs(h, "<tr><td>");
-                hcode(h, rstr_get(c, x, "table"), 60);
-                hs(h, "</td><td>");
-                hcode(h, rstr_get(c, e, "key"), h->caps->chars);
-                hs(h, "</td><td>");
-                hcode(h, rstr_get(c, e, "column"), 60);
-                hs(h, "</td><td>");
-                hcode(h, rstr_get(c, e, "base"), h->caps->chars);
-                hs(h, "</td><td>");
-                hcode(h, rstr_get(c, e, "candidate"), h->caps->chars);
-                hs(h, "</td></tr>\n");
+                hs(h, "<tr>");
+                td_code(h, rstr_get(c, x, "table"), 60);
+                td_code(h, rstr_get(c, e, "key"), h->caps->chars);
+                td_code(h, rstr_get(c, e, "column"), 60);
+                td_code(h, rstr_get(c, e, "base"), h->caps->chars);
+                td_code(h, rstr_get(c, e, "candidate"), h->caps->chars);
+                hs(h, "</tr>\n");
             }
         }
         if (i)
@@ -1156,18 +1159,14 @@ static void rules_section(struct html *h)
              x = jdoc_next(d, r->rules, x), i++) {
             uint64_t hits = rcount(d, x, "hits");
             char t[48];
-            hs(h, "<tr><td>");
-            hcode(h, rstr_get(d, x, "id"), 60);
-            hs(h, "</td><td>");
-            ht(h, rstr_get(d, x, "where"), h->caps->chars);
-            hs(h, "</td><td>");
-            ht(h, rstr_get(d, x, "kind"), 40);
-            hs(h, "</td><td>");
-            hcode(h, rstr_get(d, x, "pattern"), h->caps->chars);
-            hs(h, "</td><td>");
-            hcode(h, rstr_get(d, x, "endpoint"), h->caps->chars);
+            hs(h, "<tr>");
+            td_code(h, rstr_get(d, x, "id"), 60);
+            td_text(h, rstr_get(d, x, "where"), h->caps->chars);
+            td_text(h, rstr_get(d, x, "kind"), 40);
+            td_code(h, rstr_get(d, x, "pattern"), h->caps->chars);
+            td_code(h, rstr_get(d, x, "endpoint"), h->caps->chars);
             report_fmt_count(t, sizeof t, hits);
-            hf(h, "</td><td class=\"num%s\" data-v=\"%llu\">%s%s</td></tr>\n",
+            hf(h, "<td class=\"num%s\" data-v=\"%llu\">%s%s</td></tr>\n",
                hits ? "" : " zero-hits", (unsigned long long)hits, t,
                hits ? "" : " (matched nothing)");
         }

@@ -46,6 +46,18 @@ static void rstr_out(struct jout *j, struct rstr s)
         jout_null(j);
 }
 
+static void member_str(struct jout *j, const char *key, struct rstr s)
+{
+    jout_key(j, key);
+    rstr_out(j, s);
+}
+
+static void member_uint(struct jout *j, const char *key, uint64_t v)
+{
+    jout_key(j, key);
+    jout_uint(j, v);
+}
+
 /* Copy member `key` of obj, if present. */
 static void copy_member(struct jout *j, const struct jdoc *d, uint32_t obj, const char *key)
 {
@@ -98,23 +110,18 @@ static void write_inputs(struct jout *j, const struct report *r)
 
     jout_key(j, "inputs");
     jout_object(j);
-    jout_key(j, "base");
-    rstr_out(j, r->base);
-    jout_key(j, "candidate");
-    rstr_out(j, r->candidate);
-    jout_key(j, "noise");
-    rstr_out(j, r->noise);
+    member_str(j, "base", r->base);
+    member_str(j, "candidate", r->candidate);
+    member_str(j, "noise", r->noise);
     jout_key(j, "targets");
     jout_array(j);
     for (uint32_t t = rfirst(d, targets); t != JDOC_NONE; t = jdoc_next(d, targets, t)) {
         struct rstr name = rstr_get(d, t, "name");
         jout_object_inline(j);
-        jout_key(j, "name");
-        rstr_out(j, name);
+        member_str(j, "name", name);
         jout_key(j, "role");
         jout_cstring(j, report_role(r, name));
-        jout_key(j, "url");
-        rstr_out(j, rstr_get(d, t, "url"));
+        member_str(j, "url", rstr_get(d, t, "url"));
         jout_end(j);
     }
     jout_end(j);
@@ -147,8 +154,7 @@ static void write_totals(struct jout *j, const struct report *r)
         skipped_total += jshape_count(d, k + 1);
     }
     jout_end(j);
-    jout_key(j, "skipped_total");
-    jout_uint(j, skipped_total);
+    member_uint(j, "skipped_total", skipped_total);
     jout_end(j);
 }
 
@@ -173,12 +179,10 @@ static void write_targets(struct jout *j, const struct report *r)
         uint64_t requests = rcount(d, t, "requests");
 
         jout_object(j);
-        jout_key(j, "name");
-        rstr_out(j, name);
+        member_str(j, "name", name);
         jout_key(j, "role");
         jout_cstring(j, report_role(r, name));
-        jout_key(j, "requests");
-        jout_uint(j, requests);
+        member_uint(j, "requests", requests);
         jout_key(j, "errors");
         jout_object_inline(j);
         for (uint32_t e = rfirst(d, errors); e != JDOC_NONE; e = jdoc_next(d, errors, e)) {
@@ -236,14 +240,11 @@ static void write_field(struct jout *j, const struct jdoc *d, uint32_t f, uint64
 
     jout_object_inline(j);
     if (rget(d, f, "path") != JDOC_NONE) {
-        jout_key(j, "path");
-        rstr_out(j, rstr_get(d, f, "path"));
+        member_str(j, "path", rstr_get(d, f, "path"));
     } else {
-        jout_key(j, "header");
-        rstr_out(j, rstr_get(d, f, "header"));
+        member_str(j, "header", rstr_get(d, f, "header"));
     }
-    jout_key(j, "kind");
-    rstr_out(j, rstr_get(d, f, "kind"));
+    member_str(j, "kind", rstr_get(d, f, "kind"));
     rate_members(j, counts, compared);
     jout_key(j, "regression");
     jout_bool(j, rbool(d, f, "regression"));
@@ -262,16 +263,12 @@ static void write_example(struct jout *j, const struct jdoc *d, uint32_t x)
     static const char *const lists[] = {"kinds", "paths", "noise_paths"};
 
     jout_object(j);
-    jout_key(j, "tx");
-    jout_uint(j, rcount(d, x, "tx"));
+    member_uint(j, "tx", rcount(d, x, "tx"));
     if (rget(d, x, "conn") != JDOC_NONE) {
-        jout_key(j, "conn");
-        jout_uint(j, rcount(d, x, "conn"));
+        member_uint(j, "conn", rcount(d, x, "conn"));
     }
-    jout_key(j, "method");
-    rstr_out(j, rstr_get(d, x, "method"));
-    jout_key(j, "target");
-    rstr_out(j, rstr_get(d, x, "target"));
+    member_str(j, "method", rstr_get(d, x, "method"));
+    member_str(j, "target", rstr_get(d, x, "target"));
     for (size_t i = 0; i < 3; i++) {
         uint32_t v = rget(d, x, lists[i]);
         jout_key(j, lists[i]);
@@ -304,16 +301,11 @@ static void write_endpoint(struct jout *j, const struct report *r, const struct 
     size_t kept = 0, omitted = 0;
 
     jout_object(j);
-    jout_key(j, "endpoint");
-    rstr_out(j, e->name);
-    jout_key(j, "method");
-    rstr_out(j, e->method);
-    jout_key(j, "template");
-    rstr_out(j, e->tmpl);
-    jout_key(j, "requests");
-    jout_uint(j, e->requests);
-    jout_key(j, "compared");
-    jout_uint(j, e->compared);
+    member_str(j, "endpoint", e->name);
+    member_str(j, "method", e->method);
+    member_str(j, "template", e->tmpl);
+    member_uint(j, "requests", e->requests);
+    member_uint(j, "compared", e->compared);
     jout_key(j, "regression");
     jout_bool(j, e->regression);
     jout_key(j, "risk");
@@ -321,8 +313,7 @@ static void write_endpoint(struct jout *j, const struct report *r, const struct 
 
     jout_key(j, "status");
     jout_object(j);
-    jout_key(j, "mismatches");
-    jout_uint(j, e->mismatches);
+    member_uint(j, "mismatches", e->mismatches);
     jout_key(j, "rate");
     jout_double(j, report_rate(e->mismatches, e->compared));
     jout_key(j, "changes");
@@ -339,8 +330,7 @@ static void write_endpoint(struct jout *j, const struct report *r, const struct 
             jout_jdoc(j, d, rget(d, c, "candidate"));
         else
             jout_null(j);
-        jout_key(j, "count");
-        jout_uint(j, rcount(d, c, "count"));
+        member_uint(j, "count", rcount(d, c, "count"));
         jout_end(j);
     }
     jout_end(j);
@@ -370,8 +360,7 @@ static void write_endpoint(struct jout *j, const struct report *r, const struct 
         kept++;
     }
     jout_end(j);
-    jout_key(j, "fields_omitted");
-    jout_uint(j, omitted);
+    member_uint(j, "fields_omitted", omitted);
 
     jout_key(j, "examples");
     jout_array(j);
@@ -394,8 +383,7 @@ static void write_rules(struct jout *j, const struct report *r)
             jout_key(j, members[i]);
             rstr_out(j, rstr_get(d, x, members[i]));
         }
-        jout_key(j, "hits");
-        jout_uint(j, rcount(d, x, "hits"));
+        member_uint(j, "hits", rcount(d, x, "hits"));
         jout_end(j);
     }
     jout_end(j);

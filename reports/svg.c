@@ -193,6 +193,15 @@ int svg_range_chart(struct buf *out, const struct svg_axes *a, const char *const
     return rc ? rc : buf_append_str(out, "</svg>");
 }
 
+/* Open a group whose tooltip is the label; the caller's shape closes it. */
+static int tooltip(struct buf *out, const char *label, size_t len)
+{
+    int rc = buf_append_str(out, "<g><title>");
+    if (!rc)
+        rc = escape_append(out, ESCAPE_HTML_TEXT, label, len, 200, 0);
+    return rc ? rc : buf_append_str(out, "</title>");
+}
+
 int svg_timeline(struct buf *out, const struct svg_axes *a, const struct svg_span *lanes,
                  size_t nlanes, const struct svg_span *windows, size_t nwindows,
                  const struct svg_span *instants, size_t ninstants)
@@ -216,12 +225,9 @@ int svg_timeline(struct buf *out, const struct svg_axes *a, const struct svg_spa
         double x0 = scale_x(&sized, &f, windows[i].start);
         double x1 = scale_x(&sized, &f, windows[i].end < windows[i].start ? a->x_max
                                                                            : windows[i].end);
-        rc = buf_append_str(out, "<g><title>");
+        rc = tooltip(out, windows[i].label, windows[i].label_len);
         if (!rc)
-            rc = escape_append(out, ESCAPE_HTML_TEXT, windows[i].label, windows[i].label_len,
-                               200, 0);
-        if (!rc)
-            rc = buf_printf(out, "</title><rect class=\"%s\" x=\"%.1f\" y=\"%.1f\" "
+            rc = buf_printf(out, "<rect class=\"%s\" x=\"%.1f\" y=\"%.1f\" "
                             "width=\"%.1f\" height=\"%.1f\"/></g>",
                             windows[i].cls, x0, f.top, x1 - x0 < 2 ? 2 : x1 - x0,
                             f.bottom - f.top);
@@ -233,22 +239,17 @@ int svg_timeline(struct buf *out, const struct svg_axes *a, const struct svg_spa
         double x1 = scale_x(&sized, &f, s->end < s->start ? a->x_max : s->end);
         rc = text(out, "label", f.left - 6, y + 13, "end", s->label, s->label_len);
         if (!rc)
-            rc = buf_append_str(out, "<g><title>");
+            rc = tooltip(out, s->label, s->label_len);
         if (!rc)
-            rc = escape_append(out, ESCAPE_HTML_TEXT, s->label, s->label_len, 200, 0);
-        if (!rc)
-            rc = buf_printf(out, "</title><rect class=\"%s\" x=\"%.1f\" y=\"%.1f\" "
+            rc = buf_printf(out, "<rect class=\"%s\" x=\"%.1f\" y=\"%.1f\" "
                             "width=\"%.1f\" height=\"12\"/></g>",
                             s->cls, x0, y + 3, x1 - x0 < 2 ? 2 : x1 - x0);
     }
     for (size_t i = 0; i < ninstants && !rc; i++) {
         double x = scale_x(&sized, &f, instants[i].start);
-        rc = buf_append_str(out, "<g><title>");
+        rc = tooltip(out, instants[i].label, instants[i].label_len);
         if (!rc)
-            rc = escape_append(out, ESCAPE_HTML_TEXT, instants[i].label, instants[i].label_len,
-                               200, 0);
-        if (!rc)
-            rc = buf_printf(out, "</title><line class=\"%s\" x1=\"%.1f\" y1=\"%.1f\" "
+            rc = buf_printf(out, "<line class=\"%s\" x1=\"%.1f\" y1=\"%.1f\" "
                             "x2=\"%.1f\" y2=\"%.1f\"/></g>",
                             instants[i].cls, x, f.top, x, f.bottom);
     }
