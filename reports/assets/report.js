@@ -311,7 +311,8 @@
     (f.kinds || []).forEach(function (k) { vis(meta.appendChild(el('span')), k + ' differs', false); });
     card.appendChild(meta);
 
-    var marks = {}, noise = {};
+    /* maps keyed by input: no prototype, so "constructor" or "__proto__" mean nothing */
+    var marks = Object.create(null), noise = Object.create(null);
     (f.noise_paths || []).forEach(function (p) { noise[p] = true; marks[p] = 'n'; });
     (f.paths || []).forEach(function (p) { if (!noise[p]) { marks[p] = 'd'; } });
     var paths = el('p', 'paths');
@@ -325,7 +326,7 @@
     }
     card.appendChild(paths);
 
-    var differing = {};
+    var differing = Object.create(null);
     (f.headers || []).forEach(function (n) { differing[String(n).toLowerCase()] = true; });
     var sides = el('div', 'sides'), baseStatus = null;
     (f.responses || []).forEach(function (resp) {
