@@ -18,6 +18,7 @@ struct command {
 
 static const struct command commands[] = {
     {"trace", cmd_trace, "inspect traces: show, stats"},
+    {"replay", cmd_replay, "send a trace to old and new services; write results"},
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
