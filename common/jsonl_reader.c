@@ -15,8 +15,9 @@
 struct jsonl_reader {
     char *path;
     gzFile gz;
-    struct buf pending;   /* bytes read but not yet returned as lines */
-    size_t scan_from;     /* pending[0..scan_from) holds no newline */
+    struct buf pending;   /* bytes read; pending[start..len) not yet returned */
+    size_t start;         /* lines are consumed by moving this, not the bytes */
+    size_t scan_from;     /* pending[start..scan_from) holds no newline */
     size_t max_line;
     int eof;
     json_t *value;
@@ -95,14 +96,18 @@ int jsonl_reader_next(struct jsonl_reader *r, json_t **value, struct error *err)
         size_t len;
 
         if (r->consumed) {
-            buf_consume(&r->pending, r->consumed);
+            r->start += r->consumed;
+            r->scan_from = r->start;
             r->consumed = 0;
-            r->scan_from = 0;
         }
         nl = r->pending.len > r->scan_from
                  ? memchr(r->pending.data + r->scan_from, '\n', r->pending.len - r->scan_from)
                  : NULL;
         if (!nl && !r->eof) {
+            /* Move the unreturned bytes to the front only now, once per
+             * read, instead of once per line (quadratic in the chunk). */
+            buf_consume(&r->pending, r->start);
+            r->start = 0;
             r->scan_from = r->pending.len;
             if (r->pending.len > r->max_line)
                 return error_set(err, ERR_TOOBIG,
@@ -116,10 +121,10 @@ int jsonl_reader_next(struct jsonl_reader *r, json_t **value, struct error *err)
                 r->eof = 1;
             continue;
         }
-        if (!nl && r->pending.len == 0)
+        if (!nl && r->pending.len == r->start)
             return 0;
-        len = nl ? (size_t)(nl - r->pending.data) : r->pending.len;
-        r->line = r->pending.data;
+        len = nl ? (size_t)(nl - (r->pending.data + r->start)) : r->pending.len - r->start;
+        r->line = r->pending.data + r->start;
         r->line_len = len;
         r->line_number++;
         r->line_offset = r->next_offset;

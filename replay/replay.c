@@ -169,6 +169,18 @@ static bool dispatch(struct replay *r, struct rtx *t)
     return true;
 }
 
+/* The trace cannot be read further: record why, without stopping what is
+ * already under way. */
+static void record_input_error(struct replay *r, const struct error *err)
+{
+    pthread_mutex_lock(&r->stop_lock);
+    if (r->stop_reason == REPLAY_COMPLETE) {
+        r->stop_reason = REPLAY_STOP_TRACE_ERROR;
+        r->stop_error = *err;
+    }
+    pthread_mutex_unlock(&r->stop_lock);
+}
+
 static void dry_run_tx(struct replay *r, const struct trace_tx *tx, struct outgoing *og)
 {
     for (size_t i = 0; i < r->target_count; i++) {
@@ -192,6 +204,7 @@ static void *reader_main(void *arg)
     struct error err;
     int rc;
 
+    pthread_setname_np(pthread_self(), "replay-reader");
     error_init(&err);
     outgoing_init(&og);
     while (atomic_load(&r->stop_level) == 0) {
@@ -206,7 +219,8 @@ static void *reader_main(void *arg)
         if (rc == 0)
             break;
         if (rc < 0) {
-            replay_request_stop(r, REPLAY_STOP_TRACE_ERROR, &err);
+            /* the input ends here: what was read is still replayed */
+            record_input_error(r, &err);
             break;
         }
         atomic_fetch_add(&r->read, 1);
@@ -241,7 +255,7 @@ static void *reader_main(void *arg)
         if (!copy) {
             error_set(&err, ERR_NOMEM, "out of memory copying transaction %llu",
                       (unsigned long long)tx->id);
-            replay_request_stop(r, REPLAY_STOP_TRACE_ERROR, &err);
+            record_input_error(r, &err);
             break;
         }
         t = tx_clone_extra(copy);
@@ -272,32 +286,34 @@ static void *reader_main(void *arg)
 
 /* ------------------------------------------------------------ writer */
 
-bool replay_emit_line(struct replay *r, const char *line, size_t len)
+bool replay_emit_batch(struct replay *r, struct out_line *head, struct out_line *tail,
+                       size_t bytes)
 {
-    struct out_line *l = malloc(sizeof *l + len);
     bool ok;
 
-    if (!l)
-        return false;
-    l->next = NULL;
-    l->len = len;
-    memcpy(l->data, line, len);
     pthread_mutex_lock(&r->out_lock);
     while (r->out_bytes > r->out_max && !r->out_failed && atomic_load(&r->stop_level) < 2)
         pthread_cond_wait(&r->out_room, &r->out_lock);
     ok = !r->out_failed;
     if (ok) {
+        bool was_empty = r->out_head == NULL;
         if (r->out_tail)
-            r->out_tail->next = l;
+            r->out_tail->next = head;
         else
-            r->out_head = l;
-        r->out_tail = l;
-        r->out_bytes += len;
-        pthread_cond_signal(&r->out_ready);
+            r->out_head = head;
+        r->out_tail = tail;
+        r->out_bytes += bytes;
+        if (was_empty)
+            pthread_cond_signal(&r->out_ready);
     }
     pthread_mutex_unlock(&r->out_lock);
-    if (!ok)
-        free(l);
+    if (!ok) {
+        while (head) {
+            struct out_line *next = head->next;
+            free(head);
+            head = next;
+        }
+    }
     return ok;
 }
 
@@ -315,6 +331,7 @@ static void *writer_main(void *arg)
     struct replay *r = arg;
     struct error err;
 
+    pthread_setname_np(pthread_self(), "replay-writer");
     error_init(&err);
     for (;;) {
         struct out_line *batch;
@@ -366,6 +383,7 @@ static void *worker_thread(void *arg)
 {
     struct worker_start *ws = arg;
     struct replay *r = ws->r;
+    pthread_setname_np(pthread_self(), "replay-worker");
     worker_main(ws->w);
     free(ws);
     producer_done(r);

@@ -65,6 +65,13 @@ struct target_stats {
 
 struct worker;
 
+/* A formatted result line on its way to the writer. */
+struct out_line {
+    struct out_line *next;
+    size_t len;
+    char data[];
+};
+
 /* The whole run. */
 struct replay {
     struct replay_config cfg;
@@ -107,12 +114,6 @@ struct replay {
     atomic_ullong errors[RESULTS_MAX_TARGETS];
 };
 
-struct out_line {
-    struct out_line *next;
-    size_t len;
-    char data[];
-};
-
 int64_t replay_mono_us(void);
 int64_t replay_wall_us(const struct replay *r, int64_t mono);
 
@@ -120,9 +121,11 @@ int64_t replay_wall_us(const struct replay *r, int64_t mono);
 void replay_request_stop(struct replay *r, enum replay_stop_reason reason,
                          const struct error *cause);
 
-/* Hand a formatted result line to the writer (copied); blocks while the
- * queue is full.  false when the writer has failed. */
-bool replay_emit_line(struct replay *r, const char *line, size_t len);
+/* Hand formatted result lines (a list, `bytes` in all) to the writer, which
+ * frees them; blocks while the queue is full.  false when the writer has
+ * failed (the lines are freed). */
+bool replay_emit_batch(struct replay *r, struct out_line *head, struct out_line *tail,
+                       size_t bytes);
 
 /* Workers (replay_worker.c). */
 struct worker *worker_new(struct replay *r, unsigned index, unsigned concurrency_share,

@@ -121,6 +121,7 @@ struct request {
     bool omitted, too_large;
     struct sha256 *sha;
     char errbuf[CURL_ERROR_SIZE];
+    int url_target;            /* 1 + the target whose URL the handle has */
 };
 
 struct worker {
@@ -156,7 +157,8 @@ struct worker {
     struct outgoing og;        /* scratch for building requests */
     struct buf line, hdr;      /* scratch for result lines and header lines */
     struct target_stats *stats;
-    uint64_t unfinished;
+    struct out_line *out_head, *out_tail; /* results for the writer, sent in batches */
+    size_t out_bytes;
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -579,6 +581,8 @@ static int on_timer(CURLM *m, long timeout_ms, void *userp)
 
 /* ------------------------------------------------------------ requests */
 
+static void request_setup_once(struct worker *w, struct request *q);
+
 static struct request *request_get(struct worker *w)
 {
     struct request *q = w->free_requests;
@@ -596,6 +600,7 @@ static struct request *request_get(struct worker *w)
         q->w = w;
         buf_init(&q->store, HEAD_STORE_MAX);
         buf_init(&q->body, 0);
+        request_setup_once(w, q);
     }
     return q;
 }
@@ -667,56 +672,12 @@ static int build_headers(struct worker *w, const struct outgoing *o, bool body,
     return rc;
 }
 
-/* Set every option of the easy handle for this request. */
-static int request_setup(struct worker *w, struct request *q, const struct replay_target *tg,
-                         const struct outgoing *o)
+/* Options that never change for an easy handle: set once when it is made. */
+static void request_setup_once(struct worker *w, struct request *q)
 {
     const struct replay_config *c = &w->r->cfg;
     CURL *e = q->easy;
-    bool body = o->chunked || o->body_len || has_header(o, "Content-Length");
-    bool head = strcmp(o->method, "HEAD") == 0;
-    int rc;
 
-    curl_easy_reset(e);
-    if ((rc = build_headers(w, o, body && !head, &q->headers)))
-        return rc;
-    curl_easy_setopt(e, CURLOPT_URL, tg->base);
-    curl_easy_setopt(e, CURLOPT_REQUEST_TARGET, o->target.data);
-    curl_easy_setopt(e, CURLOPT_CONNECT_TO, q->st->connect_to);
-    if (!q->st->resolved) {
-        /* the pinned addresses enter the multi's DNS cache (permanently)
-         * when this transfer starts; later requests find them there */
-        curl_easy_setopt(e, CURLOPT_RESOLVE, q->st->resolve_list);
-        q->st->resolved = true;
-    }
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, q->headers);
-    curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
-                     o->version_minor == 0 ? (long)CURL_HTTP_VERSION_1_0
-                                           : (long)CURL_HTTP_VERSION_1_1);
-    if (head) {
-        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-    } else if (o->chunked) {
-        q->upload_body = o->body;
-        q->upload_len = o->body_len;
-        q->upload_pos = 0;
-        curl_easy_setopt(e, CURLOPT_POST, 1L);
-        curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
-        curl_easy_setopt(e, CURLOPT_READDATA, q);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
-        if (o->trailer_count) {
-            q->trailers = o->trailers;
-            q->trailer_count = o->trailer_count;
-            curl_easy_setopt(e, CURLOPT_TRAILERFUNCTION, on_trailers);
-            curl_easy_setopt(e, CURLOPT_TRAILERDATA, q);
-        }
-        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, o->method);
-    } else if (body) {
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)o->body_len);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, o->body_len ? (const char *)o->body : "");
-        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, o->method);
-    } else if (strcmp(o->method, "GET") != 0) {
-        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, o->method);
-    }
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(c->timeout_us / 1000));
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(c->connect_timeout_us / 1000));
     curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_response);
@@ -726,17 +687,77 @@ static int request_setup(struct worker *w, struct request *q, const struct repla
     curl_easy_setopt(e, CURLOPT_HEADERDATA, q);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, q);
+    curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
+    curl_easy_setopt(e, CURLOPT_READDATA, q);
+    curl_easy_setopt(e, CURLOPT_TRAILERDATA, q);
     curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
     curl_easy_setopt(e, CURLOPT_PREREQDATA, q);
     curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
-    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, q->st);
     curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
-    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, q->st);
     curl_easy_setopt(e, CURLOPT_PRIVATE, q);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, q->errbuf);
     if (c->insecure) {
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+}
+
+/*
+ * Set the options that vary per request.  Easy handles are reused across
+ * requests, so every option a previous request may have set is set again:
+ * the method options in the order libcurl needs (POSTFIELDS switches to
+ * POST, HTTPGET back to a plain GET without body or NOBODY).
+ */
+static int request_setup(struct worker *w, struct request *q, const struct replay_target *tg,
+                         const struct outgoing *o)
+{
+    CURL *e = q->easy;
+    bool body = o->chunked || o->body_len || has_header(o, "Content-Length");
+    bool head = strcmp(o->method, "HEAD") == 0;
+    int rc;
+
+    if ((rc = build_headers(w, o, body && !head, &q->headers)))
+        return rc;
+    if (q->url_target != (int)q->target + 1) { /* libcurl parses the URL on every set */
+        curl_easy_setopt(e, CURLOPT_URL, tg->base);
+        q->url_target = (int)q->target + 1;
+    }
+    curl_easy_setopt(e, CURLOPT_REQUEST_TARGET, o->target.data);
+    curl_easy_setopt(e, CURLOPT_CONNECT_TO, q->st->connect_to);
+    /* the pinned addresses enter the multi's DNS cache (permanently) when
+     * the first transfer through this name starts; later ones find them */
+    curl_easy_setopt(e, CURLOPT_RESOLVE, q->st->resolved ? NULL : q->st->resolve_list);
+    q->st->resolved = true;
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, q->st);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, q->st);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, q->headers);
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
+                     o->version_minor == 0 ? (long)CURL_HTTP_VERSION_1_0
+                                           : (long)CURL_HTTP_VERSION_1_1);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
+    curl_easy_setopt(e, CURLOPT_TRAILERFUNCTION, NULL);
+    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    if (head) {
+        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
+    } else if (o->chunked) {
+        q->upload_body = o->body;
+        q->upload_len = o->body_len;
+        q->upload_pos = 0;
+        curl_easy_setopt(e, CURLOPT_POST, 1L);
+        if (o->trailer_count) {
+            q->trailers = o->trailers;
+            q->trailer_count = o->trailer_count;
+            curl_easy_setopt(e, CURLOPT_TRAILERFUNCTION, on_trailers);
+        }
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, o->method);
+    } else if (body) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)o->body_len);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, o->body_len ? (const char *)o->body : "");
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, o->method);
+    } else {
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, strcmp(o->method, "GET") ? o->method : NULL);
     }
     return 0;
 }
@@ -1110,7 +1131,18 @@ static void conn_flush(struct worker *w, struct rconn *c)
                       (unsigned long long)tx->id);
             replay_request_stop(w->r, REPLAY_STOP_OUTPUT_ERROR, &err);
         } else {
-            replay_emit_line(w->r, w->line.data, w->line.len);
+            struct out_line *l = malloc(sizeof *l + w->line.len);
+            if (l) {
+                l->next = NULL;
+                l->len = w->line.len;
+                memcpy(l->data, w->line.data, w->line.len);
+                if (w->out_tail)
+                    w->out_tail->next = l;
+                else
+                    w->out_head = l;
+                w->out_tail = l;
+                w->out_bytes += l->len;
+            }
         }
         rtx_free(t, w->targets);
         w->open_tx--;
@@ -1120,7 +1152,14 @@ static void conn_flush(struct worker *w, struct rconn *c)
 /* A transaction arrives from the reader. */
 static void receive(struct worker *w, struct rtx *t, int64_t now)
 {
-    struct rconn *c = conn_get(w, t->tx->conn);
+    struct rconn *c;
+
+    /* connections idle for longer than conn_idle before this request end
+     * first, so their slots can serve this one */
+    if (t->tx->req_start_us != TRACE_TIME_NONE && t->tx->req_start_us > w->frontier)
+        w->frontier = t->tx->req_start_us;
+    sweep_idle(w);
+    c = conn_get(w, t->tx->conn);
     if (!c) {
         struct error err;
         error_init(&err);
@@ -1138,11 +1177,8 @@ static void receive(struct worker *w, struct rtx *t, int64_t now)
         c->head = t;
     c->tail = t;
     w->open_tx++;
-    if (t->tx->req_start_us != TRACE_TIME_NONE) {
+    if (t->tx->req_start_us != TRACE_TIME_NONE)
         c->last_capture_us = t->tx->req_start_us;
-        if (t->tx->req_start_us > w->frontier)
-            w->frontier = t->tx->req_start_us;
-    }
     for (size_t i = 0; i < w->targets; i++) {
         struct stream *s = &c->streams[i];
         if (!s->next && !s->busy) {
@@ -1156,10 +1192,14 @@ static void pull_inbox(struct worker *w, int64_t now)
 {
     struct inbox *in = &w->inbox;
     struct rtx *batch = NULL, **tail = &batch;
-    size_t room = w->r->cfg.window > w->open_tx ? w->r->cfg.window - w->open_tx : 0;
+    size_t window = w->r->cfg.window;
+    size_t room = window > w->open_tx ? window - w->open_tx : 0;
+    size_t batch_min = window / 4 < 64 ? (window / 4 ? window / 4 : 1) : 64;
     size_t taken = 0;
+    bool closed;
 
-    if (w->input_closed || room == 0)
+    /* take transactions in batches: one lock and one wake-up per batch */
+    if (w->input_closed || room < batch_min)
         return;
     pthread_mutex_lock(&in->lock);
     while (in->head && taken < room) {
@@ -1173,9 +1213,8 @@ static void pull_inbox(struct worker *w, int64_t now)
     if (!in->head)
         in->tail = NULL;
     in->count -= taken;
-    if (in->closed && !in->head)
-        w->input_closed = true;
-    if (taken)
+    closed = in->closed && !in->head;
+    if (taken && in->count <= in->cap / 2) /* the reader refills half a queue at once */
         pthread_cond_signal(&in->not_full);
     pthread_mutex_unlock(&in->lock);
     while (batch) {
@@ -1183,6 +1222,9 @@ static void pull_inbox(struct worker *w, int64_t now)
         receive(w, batch, now);
         batch = next;
     }
+    /* only now: while the batch is received, its connections are still
+     * expecting requests */
+    w->input_closed = closed;
 }
 
 static void fire_due(struct worker *w, int64_t now)
@@ -1233,6 +1275,15 @@ static void abort_live(struct worker *w)
         w->inflight_total--;
         request_put(w, q);
     }
+}
+
+static void flush_results(struct worker *w)
+{
+    if (!w->out_head)
+        return;
+    replay_emit_batch(w->r, w->out_head, w->out_tail, w->out_bytes);
+    w->out_head = w->out_tail = NULL;
+    w->out_bytes = 0;
 }
 
 /* Sleep until an event or `due` (monotonic µs; SCHEDULE_NONE = no timer). */
@@ -1287,6 +1338,7 @@ void *worker_main(void *arg)
         next = w->stopping ? (int64_t)atomic_load(&w->r->stop_deadline) : schedule_next(&w->due);
         if (w->curl_due < next)
             next = w->curl_due;
+        flush_results(w);
         n = wait_events(w, next, now, ev);
         for (int i = 0; i < n; i++) {
             int fd = ev[i].data.fd;
@@ -1305,6 +1357,7 @@ void *worker_main(void *arg)
         }
         drain(w);
     }
+    flush_results(w);
     /* the run is over for this worker: let the servers see every target
      * connection close, as the captured clients' did */
     w->input_closed = true;
@@ -1414,6 +1467,11 @@ void worker_free(struct worker *w)
     if (!w)
         return;
     abort_live(w);
+    while (w->out_head) {
+        struct out_line *next = w->out_head->next;
+        free(w->out_head);
+        w->out_head = next;
+    }
     /* closes every connection (CURLOPT_CLOSESOCKETFUNCTION needs the slots) */
     if (w->multi)
         curl_multi_cleanup(w->multi);

@@ -370,9 +370,7 @@ int rewrite_apply(const struct rewrite_rules *r, const struct replay_target *t, 
     out->chunked = false;
     out->redacted = false;
 
-    /* target: prefix, then path rules in order */
-    if (t->prefix[0] && req->target[0] == '/')
-        rc |= buf_append_str(&out->target, t->prefix);
+    /* target: path rules in order, then the target's path prefix */
     rc |= buf_append_str(&out->target, req->target);
     buf_init(&scratch, TARGET_MAX_BYTES);
     for (size_t i = 0; i < r->path_count && !rc; i++) {
@@ -380,6 +378,14 @@ int rewrite_apply(const struct rewrite_rules *r, const struct replay_target *t, 
         buf_reset(&scratch);
         rc |= apply_path_rule(&r->paths[i], out->target.data, &scratch);
         tmp = out->target;
+        out->target = scratch;
+        scratch = tmp;
+    }
+    if (!rc && t->prefix[0] && out->target.data[0] == '/') {
+        buf_reset(&scratch);
+        rc |= buf_append_str(&scratch, t->prefix);
+        rc |= buf_append(&scratch, out->target.data, out->target.len);
+        struct buf tmp = out->target;
         out->target = scratch;
         scratch = tmp;
     }

@@ -3,8 +3,8 @@
  * as captured, byte for byte, except the documented rewrites
  * (docs/cli/replay.md, "What a target receives"):
  *
- *   1. a target URL's path prefix is put before origin-form targets;
- *   2. --rewrite-path rules, in order, on the request target;
+ *   1. --rewrite-path rules, in order, on the request target;
+ *   2. a target URL's path prefix is put before origin-form targets;
  *   3. the Host header takes the target's host[:port] (unless --keep-host);
  *   4. --remove-header and --set-header rules, in command-line order.
  *

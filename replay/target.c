@@ -97,30 +97,38 @@ out:
     return rc;
 }
 
+/* a: an IPv4 address in host byte order */
+static bool private_v4(uint32_t a)
+{
+    return (a >> 24) == 127 ||               /* 127.0.0.0/8 loopback */
+           (a >> 24) == 10 ||                /* 10.0.0.0/8 */
+           (a >> 20) == (172u << 4 | 1) ||   /* 172.16.0.0/12 */
+           (a >> 16) == (192u << 8 | 168) || /* 192.168.0.0/16 */
+           (a >> 16) == (169u << 8 | 254) || /* 169.254.0.0/16 link-local */
+           (a >> 22) == (100u << 2 | 1);     /* 100.64.0.0/10 CGNAT */
+}
+
 bool target_address_private(const struct sockaddr *sa)
 {
     if (sa->sa_family == AF_INET) {
-        uint32_t a = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
-        return (a >> 24) == 127 ||                /* 127.0.0.0/8 loopback */
-               (a >> 24) == 10 ||                 /* 10.0.0.0/8 */
-               (a >> 20) == (172u << 4 | 1) ||    /* 172.16.0.0/12 */
-               (a >> 16) == (192u << 8 | 168) ||  /* 192.168.0.0/16 */
-               (a >> 16) == (169u << 8 | 254) ||  /* 169.254.0.0/16 link-local */
-               (a >> 22) == (100u << 2 | 1);      /* 100.64.0.0/10 CGNAT */
+        struct sockaddr_in v4;
+        memcpy(&v4, sa, sizeof v4);
+        return private_v4(ntohl(v4.sin_addr.s_addr));
     }
     if (sa->sa_family == AF_INET6) {
-        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-        if (IN6_IS_ADDR_LOOPBACK(a))
+        struct sockaddr_in6 v6;
+        const unsigned char *b;
+        memcpy(&v6, sa, sizeof v6);
+        b = v6.sin6_addr.s6_addr;
+        if (IN6_IS_ADDR_LOOPBACK(&v6.sin6_addr))
             return true;
-        if ((a->s6_addr[0] & 0xfe) == 0xfc) /* fc00::/7 unique local */
+        if ((b[0] & 0xfe) == 0xfc) /* fc00::/7 unique local */
             return true;
-        if (a->s6_addr[0] == 0xfe && (a->s6_addr[1] & 0xc0) == 0x80) /* fe80::/10 */
+        if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) /* fe80::/10 link-local */
             return true;
-        if (IN6_IS_ADDR_V4MAPPED(a)) {
-            struct sockaddr_in v4 = {.sin_family = AF_INET};
-            memcpy(&v4.sin_addr, &a->s6_addr[12], 4);
-            return target_address_private((const struct sockaddr *)&v4);
-        }
+        if (IN6_IS_ADDR_V4MAPPED(&v6.sin6_addr)) /* ::ffff:a.b.c.d */
+            return private_v4((uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 |
+                              (uint32_t)b[14] << 8 | b[15]);
     }
     return false;
 }
