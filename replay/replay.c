@@ -8,6 +8,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -391,6 +392,15 @@ static void *worker_thread(void *arg)
     return NULL;
 }
 
+/* Until every thread has left (the last one signals done_fd). */
+static void wait_threads(struct replay *r)
+{
+    while (atomic_load(&r->threads_running) != 0) {
+        struct pollfd p = {r->done_fd, POLLIN, 0};
+        poll(&p, 1, 100);
+    }
+}
+
 /* ------------------------------------------------------------ start */
 
 static unsigned default_workers(void)
@@ -541,27 +551,28 @@ int replay_start(struct replay **out, const struct replay_config *cfg, struct er
     return 0;
 
 fail_running:
-    /* Threads already running need the replay: stop them and let
-     * replay_finish-like cleanup wait for them. */
-    atomic_fetch_sub(&r->threads_running,
-                     (workers - r->workers_started) + (!cfg->dry_run && !r->writer_started) + 1);
+    /* Some threads run and wait for input that will not come: stop them,
+     * wait for them, and remove the half-made results file. */
     pthread_mutex_lock(&r->out_lock);
     r->out_producers = r->workers_started;
     pthread_mutex_unlock(&r->out_lock);
-    replay_request_stop(r, REPLAY_STOP_SIGNAL, NULL);
     atomic_store(&r->stop_level, 2);
     close_inboxes(r);
+    wake_everyone(r);
     {
-        struct error ignored;
-        struct replay_report report;
-        error_init(&ignored);
-        r->stop_reason = REPLAY_STOP_OUTPUT_ERROR;
-        replay_finish(r, &report, &ignored);
+        unsigned never = (workers - r->workers_started) +
+                         (!cfg->dry_run && !r->writer_started ? 1 : 0) + 1 /* the reader */;
+        if (atomic_fetch_sub(&r->threads_running, never) != never)
+            wait_threads(r);
     }
+    if (r->writer_started)
+        pthread_join(r->writer_thread, NULL);
+    results_writer_discard(r->writer);
+    r->writer = NULL;
+    destroy(r);
     return rc;
 fail:
-    if (r->writer)
-        results_writer_close(r->writer, NULL);
+    results_writer_discard(r->writer);
     destroy(r);
     return rc;
 }
@@ -674,26 +685,13 @@ int replay_finish(struct replay *r, struct replay_report *rep, struct error *err
     int rc = 0;
 
     memset(rep, 0, sizeof *rep);
-    /* wait: every thread ends by itself once the trace is read or a stop
-     * was requested; done_fd fires after the last one */
-    for (;;) {
-        uint64_t v;
-        if (atomic_load(&r->threads_running) == 0)
-            break;
-        struct timespec ts = {0, 2000000};
-        if (read(r->done_fd, &v, sizeof v) == sizeof v)
-            break;
-        nanosleep(&ts, NULL);
-    }
+    /* every thread ends by itself once the trace is read or a stop was
+     * requested; workers are detached, the reader and writer joined */
+    wait_threads(r);
     if (r->reader_started)
         pthread_join(r->reader_thread, NULL);
     if (r->writer_started)
         pthread_join(r->writer_thread, NULL);
-    /* workers are detached; threads_running == 0 means they returned */
-    while (atomic_load(&r->threads_running) != 0) {
-        struct timespec ts = {0, 1000000};
-        nanosleep(&ts, NULL);
-    }
 
     now = replay_mono_us();
     rep->stop = r->stop_reason;

@@ -278,6 +278,14 @@ int results_writer_close(struct results_writer *w, struct error *err)
     return rc;
 }
 
+void results_writer_discard(struct results_writer *w)
+{
+    if (!w)
+        return;
+    outfile_discard(w->file);
+    free(w);
+}
+
 uint64_t results_writer_count(const struct results_writer *w)
 {
     return w->count;

@@ -114,6 +114,8 @@ int results_writer_write_summary(struct results_writer *w, const char *object,
                                  struct error *err);
 int results_writer_flush(struct results_writer *w, struct error *err);
 int results_writer_close(struct results_writer *w, struct error *err);
+/* Close and delete the .partial file (a run that could not start); NULL ok. */
+void results_writer_discard(struct results_writer *w);
 uint64_t results_writer_count(const struct results_writer *w);
 
 /* Reading. max_line 0 = default. */
