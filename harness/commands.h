@@ -13,7 +13,11 @@
 #ifndef REHEARSE_COMMANDS_H
 #define REHEARSE_COMMANDS_H
 
+int cmd_capture(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_json_diff(int argc, char **argv);
+int cmd_json_patch(int argc, char **argv);
 
 #endif
