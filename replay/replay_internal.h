@@ -21,10 +21,10 @@
 struct tx_result {
     struct result_target r;
     char *error_message;          /* owned */
-    char *reason;                 /* owned */
-    struct http_header *headers;  /* owned arrays; names/values in `store` */
-    struct http_header *trailers;
-    char *store;                  /* owned header bytes */
+    char *store;                  /* owned: the arrays, header bytes and reason */
+    struct http_header *headers;  /* in store */
+    struct http_header *trailers; /* in store */
+    char *reason;                 /* in store */
     char *body;                   /* owned inline body */
 };
 

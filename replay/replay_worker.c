@@ -113,6 +113,7 @@ struct request {
     int status;
     unsigned vmajor, vminor;
     char reason[256];
+    size_t reason_len;
     struct buf store;          /* header entries: kind, lengths, name, value */
     size_t header_count, trailer_count_in;
     bool headers_done;
@@ -177,10 +178,7 @@ void rtx_free(struct rtx *t, size_t target_count)
     for (size_t i = 0; i < target_count; i++) {
         struct tx_result *res = &t->results[i];
         free(res->error_message);
-        free(res->reason);
-        free(res->headers);
-        free(res->trailers);
-        free(res->store);
+        free(res->store); /* headers, trailers and reason live in it */
         free(res->body);
     }
     free(t->tx);
@@ -436,32 +434,28 @@ static size_t on_header(char *data, size_t size, size_t n, void *p)
     while (line && (data[line - 1] == '\n' || data[line - 1] == '\r'))
         line--;
     if (line >= 5 && memcmp(data, "HTTP/", 5) == 0 && !q->headers_done) {
-        /* a status line: a new (final or interim) response begins */
+        /* a status line: a new (final or interim) response begins:
+         * "HTTP/1.1 200 OK", "HTTP/1.0 404 Not Found", "HTTP/2 200" */
+        const char *c = data + 5, *end = data + line;
         unsigned major = 0, minor = 0;
-        int status = 0, used = 0;
-        char text[64];
-        size_t k = line < sizeof text - 1 ? line : sizeof text - 1;
-        memcpy(text, data, k);
-        text[k] = '\0';
-        if (sscanf(text, "HTTP/%u.%u %d%n", &major, &minor, &status, &used) < 3 &&
-            sscanf(text, "HTTP/%u %d%n", &major, &status, &used) >= 2)
-            minor = 0;
+        int status = 0;
+        while (c < end && *c >= '0' && *c <= '9')
+            major = major * 10 + (unsigned)(*c++ - '0');
+        if (c < end && *c == '.')
+            for (c++; c < end && *c >= '0' && *c <= '9';)
+                minor = minor * 10 + (unsigned)(*c++ - '0');
+        while (c < end && *c == ' ')
+            c++;
+        for (int i = 0; i < 3 && c < end && *c >= '0' && *c <= '9'; i++)
+            status = status * 10 + (*c++ - '0');
+        if (c < end && *c == ' ')
+            c++;
         q->status = status;
         q->vmajor = major;
         q->vminor = minor;
-        q->reason[0] = '\0';
-        {
-            /* reason: after "HTTP/x.y NNN " */
-            const char *sp = memchr(data, ' ', line);
-            const char *sp2 = sp ? memchr(sp + 1, ' ', line - (size_t)(sp + 1 - data)) : NULL;
-            if (sp2) {
-                size_t rl = line - (size_t)(sp2 + 1 - data);
-                if (rl >= sizeof q->reason)
-                    rl = sizeof q->reason - 1;
-                memcpy(q->reason, sp2 + 1, rl);
-                q->reason[rl] = '\0';
-            }
-        }
+        q->reason_len = (size_t)(end - c) < sizeof q->reason ? (size_t)(end - c)
+                                                                : sizeof q->reason - 1;
+        memcpy(q->reason, c, q->reason_len);
         buf_reset(&q->store);
         q->header_count = q->trailer_count_in = 0;
         return len;
@@ -683,6 +677,9 @@ static void request_setup_once(struct worker *w, struct request *q)
     curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_response);
     curl_easy_setopt(e, CURLOPT_MAXAGE_CONN, 30L * 24 * 3600); /* we decide when to close */
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    /* never a proxy from http_proxy & co: traffic must reach the checked,
+     * pinned addresses (and reading the environment per request is slow) */
+    curl_easy_setopt(e, CURLOPT_PROXY, "");
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, q);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
@@ -792,7 +789,7 @@ static void request_start(struct worker *w, struct stream *s, int64_t now)
     q->new_conn = q->connected = q->mixup = false;
     q->redacted = w->og.redacted;
     q->status = 0;
-    q->reason[0] = '\0';
+    q->reason_len = 0;
     q->header_count = q->trailer_count_in = 0;
     q->headers_done = false;
     q->body_total = 0;
@@ -958,28 +955,40 @@ static void collect(struct worker *w, struct request *q, CURLcode code, struct t
         m->status = q->status;
         m->version_major = q->vmajor;
         m->version_minor = q->vminor;
-        res->reason = strdup(q->reason);
-        m->reason = res->reason ? res->reason : "";
-        res->store = buf_take(&q->store, &len);
-        res->headers = q->header_count ? calloc(q->header_count, sizeof *res->headers) : NULL;
-        res->trailers =
-            q->trailer_count_in ? calloc(q->trailer_count_in, sizeof *res->trailers) : NULL;
-        while (pos < len) {
-            char kind = res->store[pos];
-            size_t nlen, vlen;
-            struct http_header h;
-            memcpy(&nlen, res->store + pos + 1, sizeof nlen);
-            memcpy(&vlen, res->store + pos + 1 + sizeof nlen, sizeof vlen);
-            h.name = res->store + pos + 1 + 2 * sizeof nlen;
-            h.name_len = nlen;
-            h.value = h.name + nlen;
-            h.value_len = vlen;
-            if (kind == 'H' && res->headers && nh < q->header_count)
-                res->headers[nh++] = h;
-            else if (kind == 'T' && res->trailers && nt < q->trailer_count_in)
-                res->trailers[nt++] = h;
-            pos += 1 + 2 * sizeof nlen + nlen + vlen;
+        /* one block: header and trailer arrays, then their bytes, then the
+         * reason; everything in the result points into it */
+        len = q->store.len;
+        res->store = malloc((q->header_count + q->trailer_count_in) * sizeof(struct http_header) +
+                            len + q->reason_len + 1);
+        if (res->store) {
+            char *bytes;
+            res->headers = (struct http_header *)res->store;
+            res->trailers = res->headers + q->header_count;
+            bytes = (char *)(res->trailers + q->trailer_count_in);
+            if (len)
+                memcpy(bytes, q->store.data, len);
+            res->reason = bytes + len;
+            memcpy(res->reason, q->reason, q->reason_len);
+            res->reason[q->reason_len] = '\0';
+            while (pos < len) {
+                char kind = bytes[pos];
+                size_t nlen, vlen;
+                struct http_header h;
+                memcpy(&nlen, bytes + pos + 1, sizeof nlen);
+                memcpy(&vlen, bytes + pos + 1 + sizeof nlen, sizeof vlen);
+                h.name = bytes + pos + 1 + 2 * sizeof nlen;
+                h.name_len = nlen;
+                h.value = h.name + nlen;
+                h.value_len = vlen;
+                if (kind == 'H' && nh < q->header_count)
+                    res->headers[nh++] = h;
+                else if (kind == 'T' && nt < q->trailer_count_in)
+                    res->trailers[nt++] = h;
+                pos += 1 + 2 * sizeof nlen + nlen + vlen;
+            }
         }
+        buf_reset(&q->store);
+        m->reason = res->reason ? res->reason : "";
         m->headers = res->headers;
         m->header_count = nh;
         m->trailers = res->trailers;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "fixture_server.h"
+#include "runutil.h"
 #include "results.h"
 #include "selection.h"
 #include "sha256.h"
@@ -862,15 +863,16 @@ Test(replay, sigint_leaves_a_valid_results_file_with_an_interrupted_summary)
     json_t *summary;
     const char *results = keep(test_path(dir, "r.jsonl"));
     start_recorder(&rec, "log.jsonl", NULL, NULL, NULL, NULL);
-    const char *args[] = {"replay", trace, "--target", target_arg("t", &rec), "-o", results,
-                          NULL};
-    pid_t pid = test_rehearse_spawn(test_path(dir, "out"), test_path(dir, "err"), args);
+    pid_t pid = test_rehearse_spawn(dir, "replay", trace, "--target", target_arg("t", &rec), "-o",
+                                    results, NULL);
     struct timespec wait = {1, 500000000};
     nanosleep(&wait, NULL);
     kill(pid, SIGINT);
-    int code = test_wait(pid, 20);
+    int code = test_wait_exit(pid, 20);
+    if (code < 0)
+        kill(pid, SIGKILL);
     fixture_server_stop(&rec);
-    char *err = test_read_file(test_path(dir, "err"), NULL);
+    char *err = test_read_file(test_path(dir, "stderr"), NULL);
     cr_assert_eq(code, 3, "exit %d, stderr: %s", code, err);
     cr_assert(strstr(err, "interrupted"), "%s", err);
     free(err);

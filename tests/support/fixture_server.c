@@ -78,7 +78,8 @@ int fixture_server_start(struct fixture_server *s, const char *name, const char 
     return 0;
 }
 
-int test_wait(pid_t pid, int timeout_s)
+/* The exit code, 128+signal, or -1 after killing it at the timeout. */
+static int wait_or_kill(pid_t pid, int timeout_s)
 {
     struct timespec step = {0, 10000000};
     int status;
@@ -100,7 +101,7 @@ void fixture_server_stop(struct fixture_server *s)
     if (s->pid <= 0)
         return;
     kill(s->pid, SIGTERM);
-    if (test_wait(s->pid, 5) < 0)
+    if (wait_or_kill(s->pid, 5) < 0)
         fprintf(stderr, "fixture server %d did not stop on SIGTERM; killed\n", (int)s->pid);
     remember(s->pid, false);
     s->pid = 0;
@@ -114,29 +115,4 @@ void fixture_server_stop_all(void)
             fixture_server_stop(&s);
         }
     }
-}
-
-pid_t test_rehearse_spawn(const char *stdout_path, const char *stderr_path,
-                          const char *const args[])
-{
-    char *argv[64];
-    int argc = 0;
-    pid_t pid;
-
-    argv[argc++] = (char *)test_rehearse_bin();
-    for (size_t i = 0; args[i] && argc < 63; i++)
-        argv[argc++] = (char *)args[i];
-    argv[argc] = NULL;
-    pid = fork();
-    if (pid == 0) {
-        int o = open(stdout_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int e = open(stderr_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int in = open("/dev/null", O_RDONLY);
-        dup2(in, 0);
-        dup2(o, 1);
-        dup2(e, 2);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    return pid;
 }

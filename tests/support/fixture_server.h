@@ -22,12 +22,4 @@ void fixture_server_stop(struct fixture_server *s);
  * suite's .fini: a failed assertion skips the rest of the test). */
 void fixture_server_stop_all(void);
 
-/* Start `rehearse ARGS...` in the background with output to files;
- * returns the pid (or -1). */
-pid_t test_rehearse_spawn(const char *stdout_path, const char *stderr_path,
-                          const char *const args[]);
-/* Wait for a child with a timeout; its exit code, 128+signal, or -1 on
- * timeout (the child is then killed). */
-int test_wait(pid_t pid, int timeout_s);
-
 #endif
