@@ -84,11 +84,9 @@ static int fill(struct jsonl_reader *r, struct error *err)
     return n;
 }
 
-int jsonl_reader_next(struct jsonl_reader *r, json_t **value, struct error *err)
+int jsonl_reader_next_line(struct jsonl_reader *r, const char **line, size_t *line_len,
+                           struct error *err)
 {
-    json_error_t jerr;
-
-    *value = NULL;
     json_decref(r->value);
     r->value = NULL;
     for (;;) {
@@ -138,16 +136,38 @@ int jsonl_reader_next(struct jsonl_reader *r, json_t **value, struct error *err)
             i++;
         if (i == len)
             continue;
-        r->value = json_loadb(r->line, len, 0, &jerr);
-        if (!r->value)
-            return error_set(err, ERR_INPUT,
-                             "%s:%llu:%d: invalid JSON (byte offset %llu): %s",
-                             r->path, (unsigned long long)r->line_number, jerr.column,
-                             (unsigned long long)(r->line_offset + (uint64_t)jerr.position),
-                             jerr.text);
-        *value = r->value;
+        *line = r->line;
+        *line_len = len;
         return 1;
     }
+}
+
+int jsonl_reader_parse_line(struct jsonl_reader *r, json_t **value, struct error *err)
+{
+    json_error_t jerr;
+
+    json_decref(r->value);
+    r->value = json_loadb(r->line, r->line_len, 0, &jerr);
+    if (!r->value)
+        return error_set(err, ERR_INPUT, "%s:%llu:%d: invalid JSON (byte offset %llu): %s",
+                         r->path, (unsigned long long)r->line_number, jerr.column,
+                         (unsigned long long)(r->line_offset + (uint64_t)jerr.position),
+                         jerr.text);
+    *value = r->value;
+    return 1;
+}
+
+int jsonl_reader_next(struct jsonl_reader *r, json_t **value, struct error *err)
+{
+    const char *line;
+    size_t len;
+    int rc;
+
+    *value = NULL;
+    rc = jsonl_reader_next_line(r, &line, &len, err);
+    if (rc <= 0)
+        return rc;
+    return jsonl_reader_parse_line(r, value, err);
 }
 
 const char *jsonl_reader_line_text(const struct jsonl_reader *r, size_t *len)
