@@ -354,14 +354,15 @@ static void *writer_main(void *arg)
         while (batch) {
             struct out_line *next = batch->next;
             if (!r->out_failed) {
-                if (results_writer_write_line(r->writer, batch->data, batch->len, &err)) {
+                if (results_writer_write_lines(r->writer, batch->data, batch->len, batch->count,
+                                               &err)) {
                     pthread_mutex_lock(&r->out_lock);
                     r->out_failed = true;
                     pthread_cond_broadcast(&r->out_room);
                     pthread_mutex_unlock(&r->out_lock);
                     replay_request_stop(r, REPLAY_STOP_OUTPUT_ERROR, &err);
                 } else {
-                    atomic_fetch_add(&r->replayed, 1);
+                    atomic_fetch_add(&r->replayed, batch->count);
                 }
             }
             free(batch);

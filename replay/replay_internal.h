@@ -21,11 +21,11 @@
 struct tx_result {
     struct result_target r;
     char *error_message;          /* owned */
-    char *store;                  /* owned: the arrays, header bytes and reason */
+    char *store;                  /* owned: arrays, header bytes, reason, body */
     struct http_header *headers;  /* in store */
     struct http_header *trailers; /* in store */
     char *reason;                 /* in store */
-    char *body;                   /* owned inline body */
+    char *body;                   /* in store: the inline body */
 };
 
 /*
@@ -65,10 +65,12 @@ struct target_stats {
 
 struct worker;
 
-/* A formatted result line on its way to the writer. */
+/* Formatted results on their way to the writer: `count` lines, each
+ * ending with a newline. */
 struct out_line {
     struct out_line *next;
     size_t len;
+    uint64_t count;
     char data[];
 };
 

@@ -44,6 +44,8 @@
 #define SLOT_DOMAIN "rehearse.invalid"
 #define HEAD_STORE_MAX ((size_t)4 << 20)
 #define LINE_SCRATCH_MAX ((size_t)1 << 31)
+#define BODY_KEEP ((size_t)64 << 10)
+#define BATCH_FLUSH ((size_t)1 << 20)
 #define MAX_EVENTS 256
 
 struct request;
@@ -102,7 +104,10 @@ struct request {
     unsigned target;
     struct rtx *tx;
     struct slot_target *st;
-    struct curl_slist *headers;
+    struct curl_slist *headers;  /* = header_nodes, or NULL */
+    struct curl_slist *header_nodes; /* our own list: no allocation per request */
+    size_t node_cap;
+    struct buf header_text;      /* the lines the nodes point to */
     const unsigned char *upload_body; /* borrowed from tx for chunked uploads */
     size_t upload_len, upload_pos;
     const struct http_header *trailers;
@@ -156,10 +161,9 @@ struct worker {
 
     bool stopping;
     struct outgoing og;        /* scratch for building requests */
-    struct buf line, hdr;      /* scratch for result lines and header lines */
     struct target_stats *stats;
-    struct out_line *out_head, *out_tail; /* results for the writer, sent in batches */
-    size_t out_bytes;
+    struct buf batch;          /* formatted results, a line each, for the writer */
+    uint64_t batch_count;
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -179,7 +183,6 @@ void rtx_free(struct rtx *t, size_t target_count)
         struct tx_result *res = &t->results[i];
         free(res->error_message);
         free(res->store); /* headers, trailers and reason live in it */
-        free(res->body);
     }
     free(t->tx);
 }
@@ -593,7 +596,8 @@ static struct request *request_get(struct worker *w)
         }
         q->w = w;
         buf_init(&q->store, HEAD_STORE_MAX);
-        buf_init(&q->body, 0);
+        buf_init(&q->body, w->r->cfg.max_inline_body ? w->r->cfg.max_inline_body : 1);
+        buf_init(&q->header_text, (size_t)64 << 20);
         request_setup_once(w, q);
     }
     return q;
@@ -601,29 +605,28 @@ static struct request *request_get(struct worker *w)
 
 static void request_put(struct worker *w, struct request *q)
 {
-    curl_slist_free_all(q->headers);
     q->headers = NULL;
     buf_reset(&q->store);
-    buf_release(&q->body);
+    buf_reset(&q->body);
+    if (q->body.cap > BODY_KEEP) /* pooled requests keep small buffers only */
+        buf_release(&q->body);
     q->next_free = w->free_requests;
     w->free_requests = q;
 }
 
-static int add_header_line(struct worker *w, struct curl_slist **list, const char *name,
-                           size_t nlen, const char *value, size_t vlen)
+/* Add one header line to the request's text; nodes are linked afterwards,
+ * when the text no longer moves. */
+static int add_header_line(struct request *q, const char *name, size_t nlen, const char *value,
+                           size_t vlen)
 {
-    struct curl_slist *grown;
-    buf_reset(&w->hdr);
     /* "Name;" is libcurl's way to send a header with an empty value; a bare
      * "Name:" would remove it instead */
-    if (buf_append(&w->hdr, name, nlen) ||
-        (vlen ? buf_append(&w->hdr, ": ", 2) || buf_append(&w->hdr, value, vlen)
-              : buf_append_char(&w->hdr, ';')))
+    if (buf_append(&q->header_text, name, nlen) ||
+        (vlen ? buf_append(&q->header_text, ": ", 2) ||
+                    buf_append(&q->header_text, value, vlen)
+              : buf_append_char(&q->header_text, ';')) ||
+        buf_append(&q->header_text, "", 1))
         return ERR_TOOBIG;
-    grown = curl_slist_append(*list, w->hdr.data);
-    if (!grown)
-        return ERR_NOMEM;
-    *list = grown;
     return 0;
 }
 
@@ -640,13 +643,15 @@ static bool has_header(const struct outgoing *o, const char *name)
  * its own, then the request's headers in order.  "Host:" comes first even
  * when the request has a Host header: libcurl moves a custom Host to the
  * top unless its own Host is switched off, and this keeps it in place. */
-static int build_headers(struct worker *w, const struct outgoing *o, bool body,
-                         struct curl_slist **list)
+static int build_headers(struct request *q, const struct outgoing *o, bool body)
 {
     static const char *const suppress[] = {"Host:", "Accept:", "Expect:", "Content-Type:",
                                            "Content-Length:", "Transfer-Encoding:"};
+    size_t lines = 0, pos = 0;
     int rc = 0;
-    for (size_t i = 0; i < sizeof suppress / sizeof suppress[0]; i++) {
+
+    buf_reset(&q->header_text);
+    for (size_t i = 0; i < sizeof suppress / sizeof suppress[0] && !rc; i++) {
         char name[32];
         size_t n = strlen(suppress[i]) - 1;
         memcpy(name, suppress[i], n);
@@ -655,15 +660,28 @@ static int build_headers(struct worker *w, const struct outgoing *o, bool body,
             continue;
         if (i >= 2 && !body)
             continue; /* libcurl adds those only to requests with a body */
-        struct curl_slist *grown = curl_slist_append(*list, suppress[i]);
-        if (!grown)
-            return ERR_NOMEM;
-        *list = grown;
+        rc = buf_append(&q->header_text, suppress[i], n + 2); /* with its NUL */
+        lines++;
     }
-    for (size_t i = 0; i < o->header_count && !rc; i++)
-        rc = add_header_line(w, list, o->headers[i].name, o->headers[i].name_len,
+    for (size_t i = 0; i < o->header_count && !rc; i++, lines++)
+        rc = add_header_line(q, o->headers[i].name, o->headers[i].name_len,
                              o->headers[i].value, o->headers[i].value_len);
-    return rc;
+    if (rc)
+        return rc;
+    if (lines > q->node_cap) {
+        struct curl_slist *nodes = realloc(q->header_nodes, lines * sizeof *nodes);
+        if (!nodes)
+            return ERR_NOMEM;
+        q->header_nodes = nodes;
+        q->node_cap = lines;
+    }
+    for (size_t i = 0; i < lines; i++) {
+        q->header_nodes[i].data = q->header_text.data + pos;
+        q->header_nodes[i].next = i + 1 < lines ? &q->header_nodes[i + 1] : NULL;
+        pos += strlen(q->header_nodes[i].data) + 1;
+    }
+    q->headers = lines ? q->header_nodes : NULL;
+    return 0;
 }
 
 /* Options that never change for an easy handle: set once when it is made. */
@@ -705,7 +723,7 @@ static void request_setup_once(struct worker *w, struct request *q)
  * the method options in the order libcurl needs (POSTFIELDS switches to
  * POST, HTTPGET back to a plain GET without body or NOBODY).
  */
-static int request_setup(struct worker *w, struct request *q, const struct replay_target *tg,
+static int request_setup(struct request *q, const struct replay_target *tg,
                          const struct outgoing *o)
 {
     CURL *e = q->easy;
@@ -713,7 +731,7 @@ static int request_setup(struct worker *w, struct request *q, const struct repla
     bool head = strcmp(o->method, "HEAD") == 0;
     int rc;
 
-    if ((rc = build_headers(w, o, body && !head, &q->headers)))
+    if ((rc = build_headers(q, o, body && !head)))
         return rc;
     if (q->url_target != (int)q->target + 1) { /* libcurl parses the URL on every set */
         curl_easy_setopt(e, CURLOPT_URL, tg->base);
@@ -761,6 +779,7 @@ static int request_setup(struct worker *w, struct request *q, const struct repla
 
 static void stream_ready(struct worker *w, struct stream *s, int64_t now);
 static void conn_flush(struct worker *w, struct rconn *c);
+static void flush_results(struct worker *w);
 
 /* Send the stream's next transaction now. */
 static void request_start(struct worker *w, struct stream *s, int64_t now)
@@ -797,9 +816,8 @@ static void request_start(struct worker *w, struct stream *s, int64_t now)
     q->errbuf[0] = '\0';
     q->trailers = NULL;
     q->trailer_count = 0;
-    buf_init(&q->body, w->r->cfg.max_inline_body ? w->r->cfg.max_inline_body : 1);
     q->scheduled = s->scheduled;
-    if ((rc = request_setup(w, q, tg, &w->og))) {
+    if ((rc = request_setup(q, tg, &w->og))) {
         struct error err;
         error_init(&err);
         error_set(&err, rc, "cannot prepare transaction %llu for target %s",
@@ -955,11 +973,12 @@ static void collect(struct worker *w, struct request *q, CURLcode code, struct t
         m->status = q->status;
         m->version_major = q->vmajor;
         m->version_minor = q->vminor;
-        /* one block: header and trailer arrays, then their bytes, then the
-         * reason; everything in the result points into it */
+        /* one block: header and trailer arrays, then their bytes, the
+         * reason and the inline body; everything in the result points into it */
+        size_t body_len = q->omitted || q->too_large ? 0 : q->body.len;
         len = q->store.len;
         res->store = malloc((q->header_count + q->trailer_count_in) * sizeof(struct http_header) +
-                            len + q->reason_len + 1);
+                            len + q->reason_len + 1 + body_len + 1);
         if (res->store) {
             char *bytes;
             res->headers = (struct http_header *)res->store;
@@ -970,6 +989,10 @@ static void collect(struct worker *w, struct request *q, CURLcode code, struct t
             res->reason = bytes + len;
             memcpy(res->reason, q->reason, q->reason_len);
             res->reason[q->reason_len] = '\0';
+            res->body = res->reason + q->reason_len + 1;
+            if (body_len)
+                memcpy(res->body, q->body.data, body_len);
+            res->body[body_len] = '\0';
             while (pos < len) {
                 char kind = bytes[pos];
                 size_t nlen, vlen;
@@ -1000,11 +1023,11 @@ static void collect(struct worker *w, struct request *q, CURLcode code, struct t
             m->body = (const unsigned char *)"";
             if (sha256_final_hex(q->sha, rt->body_sha256))
                 rt->body_omitted = true;
-        } else {
-            size_t blen = 0;
-            res->body = buf_take(&q->body, &blen);
+        } else if (res->body) {
             m->body = (const unsigned char *)res->body;
-            m->body_len = blen;
+            m->body_len = body_len;
+        } else {
+            m->body = (const unsigned char *)"";
         }
     }
 
@@ -1111,6 +1134,7 @@ static void conn_flush(struct worker *w, struct rconn *c)
         const struct http_header *host = http_message_header(&tx->request, "Host");
         struct result_target targets[RESULTS_MAX_TARGETS];
         struct result_record rec;
+        size_t mark;
         int rc;
 
         c->head = t->next;
@@ -1129,10 +1153,13 @@ static void conn_flush(struct worker *w, struct rconn *c)
         for (size_t i = 0; i < w->targets; i++)
             targets[i] = t->results[i].r;
         rec.targets = targets;
-        buf_reset(&w->line);
-        rc = results_record_to_json(&w->line, &w->r->header, &rec);
+        mark = w->batch.len;
+        rc = results_record_to_json(&w->batch, &w->r->header, &rec);
+        if (!rc)
+            rc = buf_append_char(&w->batch, '\n');
         if (rc) {
             struct error err;
+            w->batch.len = mark;
             error_init(&err);
             error_set(&err, ERR_TOOBIG,
                       "the result of transaction %llu is too large to write; lower "
@@ -1140,18 +1167,9 @@ static void conn_flush(struct worker *w, struct rconn *c)
                       (unsigned long long)tx->id);
             replay_request_stop(w->r, REPLAY_STOP_OUTPUT_ERROR, &err);
         } else {
-            struct out_line *l = malloc(sizeof *l + w->line.len);
-            if (l) {
-                l->next = NULL;
-                l->len = w->line.len;
-                memcpy(l->data, w->line.data, w->line.len);
-                if (w->out_tail)
-                    w->out_tail->next = l;
-                else
-                    w->out_head = l;
-                w->out_tail = l;
-                w->out_bytes += l->len;
-            }
+            w->batch_count++;
+            if (w->batch.len > BATCH_FLUSH)
+                flush_results(w);
         }
         rtx_free(t, w->targets);
         w->open_tx--;
@@ -1286,13 +1304,23 @@ static void abort_live(struct worker *w)
     }
 }
 
+/* Hand the batch of formatted results to the writer: one allocation and
+ * one wake-up per batch, not per result. */
 static void flush_results(struct worker *w)
 {
-    if (!w->out_head)
+    struct out_line *l;
+    if (!w->batch_count)
         return;
-    replay_emit_batch(w->r, w->out_head, w->out_tail, w->out_bytes);
-    w->out_head = w->out_tail = NULL;
-    w->out_bytes = 0;
+    l = malloc(sizeof *l + w->batch.len);
+    if (l) {
+        l->next = NULL;
+        l->len = w->batch.len;
+        l->count = w->batch_count;
+        memcpy(l->data, w->batch.data, w->batch.len);
+        replay_emit_batch(w->r, l, l, l->len);
+    }
+    buf_reset(&w->batch);
+    w->batch_count = 0;
 }
 
 /* Sleep until an event or `due` (monotonic µs; SCHEDULE_NONE = no timer). */
@@ -1400,8 +1428,7 @@ struct worker *worker_new(struct replay *r, unsigned index, unsigned concurrency
     w->inbox.cap = r->cfg.queue;
     schedule_init(&w->due);
     outgoing_init(&w->og);
-    buf_init(&w->line, LINE_SCRATCH_MAX);
-    buf_init(&w->hdr, (size_t)1 << 20);
+    buf_init(&w->batch, LINE_SCRATCH_MAX);
     w->bucket_count = 1024;
     w->buckets = calloc(w->bucket_count, sizeof *w->buckets);
     w->wait_head = calloc(n, sizeof *w->wait_head);
@@ -1476,11 +1503,6 @@ void worker_free(struct worker *w)
     if (!w)
         return;
     abort_live(w);
-    while (w->out_head) {
-        struct out_line *next = w->out_head->next;
-        free(w->out_head);
-        w->out_head = next;
-    }
     /* closes every connection (CURLOPT_CLOSESOCKETFUNCTION needs the slots) */
     if (w->multi)
         curl_multi_cleanup(w->multi);
@@ -1491,6 +1513,8 @@ void worker_free(struct worker *w)
         sha256_free(q->sha);
         buf_release(&q->store);
         buf_release(&q->body);
+        buf_release(&q->header_text);
+        free(q->header_nodes);
         free(q);
     }
     for (size_t i = 0; w->buckets && i < w->bucket_count; i++) {
@@ -1524,8 +1548,7 @@ void worker_free(struct worker *w)
     free(w->stats);
     schedule_release(&w->due);
     outgoing_release(&w->og);
-    buf_release(&w->line);
-    buf_release(&w->hdr);
+    buf_release(&w->batch);
     if (w->epfd >= 0)
         close(w->epfd);
     if (w->wake_fd >= 0)

@@ -278,6 +278,18 @@ int results_writer_close(struct results_writer *w, struct error *err)
     return rc;
 }
 
+int results_writer_write_lines(struct results_writer *w, const char *lines, size_t len,
+                               uint64_t count, struct error *err)
+{
+    if (buf_append(outfile_buf(w->file), lines, len)) {
+        outfile_rollback(w->file);
+        return error_set(err, ERR_TOOBIG, "a block of results is larger than %zu bytes",
+                         (size_t)LINE_MAX_BYTES);
+    }
+    w->count += count;
+    return outfile_commit(w->file, err);
+}
+
 void results_writer_discard(struct results_writer *w)
 {
     if (!w)

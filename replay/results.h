@@ -109,6 +109,9 @@ int results_record_to_json(struct buf *out, const struct results_header *h,
 /* Append a record serialised by results_record_to_json (no newline). */
 int results_writer_write_line(struct results_writer *w, const char *line, size_t len,
                               struct error *err);
+/* Append `count` such records at once, each already followed by '\n'. */
+int results_writer_write_lines(struct results_writer *w, const char *lines, size_t len,
+                               uint64_t count, struct error *err);
 /* `object`: a JSON object text; written as {"type":"summary",...}. */
 int results_writer_write_summary(struct results_writer *w, const char *object,
                                  struct error *err);
