@@ -20,6 +20,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "jsonw.h"
+#include "now.h"
 #include "replay.h"
 
 #define CMD "replay"
@@ -94,7 +95,7 @@ struct options {
     struct replay_config cfg;
     const char *speed_text, *from_text, *to_text, *shard_text;
     double sample;
-    bool allow_public, quiet, dry_run;
+    bool allow_public, quiet, dry_run, keep_host;
     struct rule_arg rules[MAX_RULES];
     size_t rule_count;
     const char *filters[2][SELECTION_MAX_RULES];
@@ -134,7 +135,7 @@ static int options_json(struct buf *b, const struct options *o, const struct sel
             rc |= buf_append_str(b, i ? "," : "") | jsonw_cstring(b, o->filters[k][i], 0);
         rc |= buf_append_char(b, ']');
     }
-    rc |= buf_printf(b, ",\"keep_host\":%s,\"rewrites\":[", c->rules->keep_host ? "true" : "false");
+    rc |= buf_printf(b, ",\"keep_host\":%s,\"rewrites\":[", o->keep_host ? "true" : "false");
     for (size_t i = 0; i < o->rule_count; i++) {
         const struct rule_arg *a = &o->rules[i];
         const char *kind = a->kind == OPT_SET_HEADER      ? "set_header"
@@ -425,7 +426,7 @@ static int parse(int argc, char **argv, struct options *o, struct selection *sel
             o->shard_text = optarg;
             break;
         case OPT_KEEP_HOST:
-            ((struct rewrite_rules *)c->rules)->keep_host = true;
+            o->keep_host = true;
             break;
         case OPT_SET_HEADER:
         case OPT_REMOVE_HEADER:
@@ -531,13 +532,6 @@ static void raise_fd_limit(void)
     }
 }
 
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static int run(struct options *o)
 {
     struct replay_config *c = &o->cfg;
@@ -550,7 +544,7 @@ static int run(struct options *o)
     bool interrupted_once = false;
     uint64_t last_done = 0;
     double last_time = 0;
-    int64_t started = mono_us();
+    int64_t started = now_mono_us();
 
     error_init(&err);
     for (size_t i = 0; i < c->target_count; i++) {
@@ -602,7 +596,7 @@ static int run(struct options *o)
         if (fds[0].revents & POLLIN)
             break;
         if (tty)
-            show_progress(r, c, (double)(mono_us() - started) / 1e6, &last_done,
+            show_progress(r, c, (double)(now_mono_us() - started) / 1e6, &last_done,
                           &last_time);
     }
     if (tty)
@@ -658,6 +652,7 @@ int cmd_replay(int argc, char **argv)
         rc = cli_finish_stdout(CMD);
         goto out;
     }
+    rules.keep_host = o->keep_host;
     if (rc || (rc = build_rules(o, &rules)))
         goto out;
     if (options_json(&opts, o, &sel)) {

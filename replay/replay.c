@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "jsonw.h"
+#include "now.h"
 #include "replay_internal.h"
 #include "tx_clone.h"
 
@@ -45,20 +46,6 @@ void replay_config_init(struct replay_config *c)
     c->grace_us = 2 * 1000000LL;
     c->max_response = (uint64_t)256 << 20;
     c->max_inline_body = (uint64_t)1 << 20;
-}
-
-int64_t replay_mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int64_t wall_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 int64_t replay_wall_us(const struct replay *r, int64_t mono)
@@ -93,7 +80,7 @@ void replay_request_stop(struct replay *r, enum replay_stop_reason reason,
             r->stop_error = *cause;
     }
     if (atomic_load(&r->stop_level) == 0) {
-        atomic_store(&r->stop_deadline, (long long)(replay_mono_us() + r->cfg.grace_us));
+        atomic_store(&r->stop_deadline, (long long)(now_mono_us() + r->cfg.grace_us));
         atomic_store(&r->stop_level, 1);
     }
     pthread_mutex_unlock(&r->stop_lock);
@@ -496,8 +483,8 @@ int replay_start(struct replay **out, const struct replay_config *cfg, struct er
     }
     if ((rc = trace_reader_open(&r->reader, cfg->trace_path, 0, err)))
         goto fail;
-    r->mono_start = replay_mono_us();
-    r->wall_start = wall_now_us();
+    r->mono_start = now_mono_us();
+    r->wall_start = now_wall_us();
     r->origin = r->mono_start + (cfg->speed > 0 || cfg->rate > 0 ? REPLAY_LEAD_US : 0);
 
     r->workers = calloc(workers ? workers : 1, sizeof *r->workers);
@@ -694,7 +681,7 @@ int replay_finish(struct replay *r, struct replay_report *rep, struct error *err
     if (r->writer_started)
         pthread_join(r->writer_thread, NULL);
 
-    now = replay_mono_us();
+    now = now_mono_us();
     rep->stop = r->stop_reason;
     if (r->stop_error.code || r->stop_error.message[0])
         snprintf(rep->stop_message, sizeof rep->stop_message, "%s", r->stop_error.message);

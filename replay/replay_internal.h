@@ -116,7 +116,6 @@ struct replay {
     atomic_ullong errors[RESULTS_MAX_TARGETS];
 };
 
-int64_t replay_mono_us(void);
 int64_t replay_wall_us(const struct replay *r, int64_t mono);
 
 /* Record why the run stops (the first reason wins) and begin stopping. */

@@ -36,6 +36,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "now.h"
 #include "replay_internal.h"
 #include "schedule.h"
 #include "sha256.h"
@@ -572,7 +573,7 @@ static int on_timer(CURLM *m, long timeout_ms, void *userp)
 {
     struct worker *w = userp;
     (void)m;
-    w->curl_due = timeout_ms < 0 ? SCHEDULE_NONE : replay_mono_us() + (int64_t)timeout_ms * 1000;
+    w->curl_due = timeout_ms < 0 ? SCHEDULE_NONE : now_mono_us() + (int64_t)timeout_ms * 1000;
     return 0;
 }
 
@@ -1275,7 +1276,7 @@ static void drain(struct worker *w)
             CURLcode code = m->data.result;
             curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&q);
             if (q)
-                request_done(w, q, code, replay_mono_us());
+                request_done(w, q, code, now_mono_us());
         }
     }
 }
@@ -1347,7 +1348,7 @@ void *worker_main(void *arg)
     struct epoll_event ev[MAX_EVENTS];
 
     for (;;) {
-        int64_t now = replay_mono_us(), next;
+        int64_t now = now_mono_us(), next;
         int level = atomic_load(&w->r->stop_level), n, running;
 
         if (level && !w->stopping)

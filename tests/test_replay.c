@@ -1029,3 +1029,39 @@ Test(replay, bad_input_gets_a_located_error_and_exit_2)
         test_run_free(&res);
     }
 }
+
+Test(replay, a_terminal_gets_a_progress_line_and_a_pipe_does_not)
+{
+    const char *trace = keep(simple_trace("t.jsonl", 2, 10, 60)); /* 1.2 s of capture */
+    struct fixture_server rec;
+    struct run_result res;
+    char cmd[2048];
+    start_recorder(&rec, "log.jsonl", NULL, NULL, NULL, NULL);
+    /* script(1) runs the command on a pseudo-terminal */
+    snprintf(cmd, sizeof cmd, "'%s' replay '%s' --target 't=%s' -o '%s'", test_rehearse_bin(),
+             trace, rec.url, test_path(dir, "r.jsonl"));
+    char *argv[] = {"script", "-qefc", cmd, "/dev/null", NULL};
+    test_run(&res, argv, 30);
+    cr_assert_eq(res.exit_code, 0, "%s%s", res.out, res.err);
+    cr_assert(strstr(res.out, "\r\033[Kreplay: ") && strstr(res.out, "tx/s  errors: t 0"),
+              "no progress line on the terminal: %s", res.out);
+    test_run_free(&res);
+    test_rehearse(&res, 30, "replay", trace, "--target", target_arg("t", &rec), "-o",
+                  test_path(dir, "r.jsonl"), NULL);
+    fixture_server_stop(&rec);
+    cr_assert_eq(res.exit_code, 0, "%s", res.err);
+    cr_assert_null(strstr(res.err, "\033[K"), "progress written to a pipe: %s", res.err);
+    cr_assert(strstr(res.err, "20 transactions replayed"), "no summary: %s", res.err);
+    test_run_free(&res);
+}
+
+Test(replay, a_results_file_that_cannot_be_written_is_an_environment_failure)
+{
+    const char *trace = keep(simple_trace("t.jsonl", 1, 1, 1));
+    struct run_result res;
+    test_rehearse(&res, 30, "replay", trace, "--target", "t=http://127.0.0.1:9", "-o",
+                  test_path(dir, "no/such/dir/r.jsonl"), NULL);
+    cr_assert_eq(res.exit_code, 3, "%s", res.err);
+    cr_assert(strstr(res.err, "no/such/dir/r.jsonl"), "the message names the file: %s", res.err);
+    test_run_free(&res);
+}
