@@ -778,12 +778,12 @@ static int request_setup(struct request *q, const struct replay_target *tg,
     return 0;
 }
 
-static void stream_ready(struct worker *w, struct stream *s, int64_t now);
+static void stream_ready(struct worker *w, struct stream *s);
 static void conn_flush(struct worker *w, struct rconn *c);
 static void flush_results(struct worker *w);
 
 /* Send the stream's next transaction now. */
-static void request_start(struct worker *w, struct stream *s, int64_t now)
+static void request_start(struct worker *w, struct stream *s)
 {
     const struct replay_target *tg = &w->r->cfg.targets[s->target];
     struct rconn *c = s->conn;
@@ -827,7 +827,7 @@ static void request_start(struct worker *w, struct stream *s, int64_t now)
         replay_request_stop(w->r, REPLAY_STOP_OUTPUT_ERROR, &err);
         return;
     }
-    q->sent = now;
+    q->sent = now_mono_us(); /* `now` is the loop's: a batch of starts takes time */
     s->busy = true;
     c->busy++;
     w->inflight[s->target]++;
@@ -861,7 +861,7 @@ static void stream_schedule(struct worker *w, struct stream *s, int64_t now)
     due = stream_due(w, s);
     s->scheduled = due;
     if (due <= now) {
-        stream_ready(w, s, now);
+        stream_ready(w, s);
         return;
     }
     if (schedule_push(&w->due, due, s, 0) == 0)
@@ -869,10 +869,10 @@ static void stream_schedule(struct worker *w, struct stream *s, int64_t now)
 }
 
 /* Send now, or wait for the target's concurrency cap. */
-static void stream_ready(struct worker *w, struct stream *s, int64_t now)
+static void stream_ready(struct worker *w, struct stream *s)
 {
     unsigned t = s->target;
-    if (w->stopping)
+    if (w->stopping || atomic_load(&w->r->stop_level))
         return;
     if (w->cap && w->inflight[t] >= w->cap) {
         s->queued = true;
@@ -884,11 +884,11 @@ static void stream_ready(struct worker *w, struct stream *s, int64_t now)
         w->wait_tail[t] = s;
         return;
     }
-    request_start(w, s, now);
+    request_start(w, s);
 }
 
 /* Requests waiting for the cap go as soon as there is room. */
-static void release_waiting(struct worker *w, unsigned t, int64_t now)
+static void release_waiting(struct worker *w, unsigned t)
 {
     while (!w->stopping && w->wait_head[t] && (!w->cap || w->inflight[t] < w->cap)) {
         struct stream *s = w->wait_head[t];
@@ -896,7 +896,7 @@ static void release_waiting(struct worker *w, unsigned t, int64_t now)
         if (!w->wait_head[t])
             w->wait_tail[t] = NULL;
         s->wait_next = NULL;
-        request_start(w, s, now);
+        request_start(w, s);
     }
 }
 
@@ -1118,10 +1118,11 @@ static void request_done(struct worker *w, struct request *q, CURLcode code, int
     s->answered = now;
     s->next = t->next;
     t->pending--;
-    if (atomic_load(&w->r->stop_level) && !w->stopping)
-        return; /* the loop notices and stops; nothing new starts */
-    release_waiting(w, target, now);
-    stream_schedule(w, s, now);
+    if (!w->stopping && !atomic_load(&w->r->stop_level)) {
+        release_waiting(w, target);
+        stream_schedule(w, s, now);
+    }
+    /* finished transactions are written even while stopping */
     conn_flush(w, c);
     conn_maybe_idle(w, c);
 }
@@ -1262,7 +1263,7 @@ static void fire_due(struct worker *w, int64_t now)
         struct stream *s = e.item;
         s->queued = false;
         if (s->next && !s->busy)
-            stream_ready(w, s, now);
+            stream_ready(w, s);
     }
 }
 
