@@ -380,12 +380,15 @@ static void *worker_thread(void *arg)
     return NULL;
 }
 
-/* Until every thread has left (the last one signals done_fd). */
+/* Until every thread has left.  The last one writes done_fd as the very
+ * last thing it does with the replay, so done_fd being readable (not the
+ * counter reaching 0) means the replay may be freed. */
 static void wait_threads(struct replay *r)
 {
-    while (atomic_load(&r->threads_running) != 0) {
+    for (;;) {
         struct pollfd p = {r->done_fd, POLLIN, 0};
-        poll(&p, 1, 100);
+        if (poll(&p, 1, 1000) > 0 && (p.revents & POLLIN))
+            return;
     }
 }
 
