@@ -18,6 +18,7 @@ struct command {
 
 static const struct command commands[] = {
     {"trace", cmd_trace, "inspect traces: show, stats"},
+    {"dbdiff", cmd_dbdiff, "compare the schema and rows of two PostgreSQL databases"},
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
