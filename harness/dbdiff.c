@@ -586,9 +586,11 @@ static int sql_key_hash(struct buf *b, const struct plan *p, int w)
         const char *fn = !kind || !strcmp(kind, "text") ? "hashtextextended"
                          : !strcmp(kind, "int")         ? "hashint8extended"
                                                         : "uuid_hash_extended";
-        rc = buf_printf(b, "pg_catalog.%s((", fn);
+        /* coalesce: a NULL key (possible with --key) hashes as the ROW form does */
+        rc = buf_printf(b, "coalesce(pg_catalog.%s((", fn);
         rc = rc ? rc : sql_input(b, p, w, 0);
-        return rc ? rc : buf_printf(b, ")%s, " SEED_KEY ")", kind && !strcmp(kind, "int") ? "::int8" : "");
+        return rc ? rc : buf_printf(b, ")%s, " SEED_KEY "), 0)",
+                                    kind && !strcmp(kind, "int") ? "::int8" : "");
     }
     rc = buf_append_str(b, "pg_catalog.hash_record_extended(");
     rc = rc ? rc : sql_row(b, p, w, 0, nkey);
@@ -929,18 +931,6 @@ static int add_example(struct run *run, struct plan *p, enum dbdiff_example_kind
     return 0;
 }
 
-static int count_duplicates(const struct plan *p, const struct group *g)
-{
-    int dup = 0;
-    for (size_t i = 1; i < g->n; i++)
-        for (size_t k = 0; k < i; k++)
-            if (key_equal(p, g->rows[i], g->rows[k])) {
-                dup++;
-                break;
-            }
-    return dup;
-}
-
 /* Compare the rows of both sides that share one key hash. */
 static int match_group(struct run *run, struct plan *p, struct group g[2], bool *changed)
 {
@@ -959,8 +949,6 @@ static int match_group(struct run *run, struct plan *p, struct group g[2], bool 
         }
         return rc;
     }
-    t->duplicate_keys_left += count_duplicates(p, &g[0]);
-    t->duplicate_keys_right += count_duplicates(p, &g[1]);
 
     /* Equal row hashes are equal rows; both lists are sorted by row hash. */
     bool *used[2];
@@ -1129,21 +1117,66 @@ static int count_rows(struct run *run, struct plan *p)
     return 0;
 }
 
+/*
+ * A key given by --key or the map need not be unique; a declared primary
+ * key is.  Count the rows beyond the first of each key value on both sides
+ * (one extra scan, only for such keys): with duplicates, rows that share a
+ * key are paired in row-hash order and the result says so.
+ */
+static int count_duplicate_keys(struct run *run, struct plan *p)
+{
+    struct dbconn *conns[2] = {&run->conn[0], &run->conn[1]};
+    struct buf sql[2];
+    const char *text[2];
+    const char *const *params[2] = {NULL, NULL};
+    PGresult *out[2] = {NULL, NULL};
+    int rc = 0;
+
+    for (int w = 0; w < 2; w++) {
+        buf_init(&sql[w], SQL_MAX);
+        if (!rc && (buf_append_str(&sql[w], "SELECT coalesce(sum(n - 1), 0) FROM (SELECT "
+                                            "count(*) AS n FROM (SELECT ") ||
+                    sql_key_hash(&sql[w], p, w) ||
+                    buf_printf(&sql[w], " AS kh FROM %s OFFSET 0) s GROUP BY kh "
+                                        "HAVING count(*) > 1) d", p->side[w].source)))
+            rc = nomem(run);
+        text[w] = sql[w].data;
+    }
+    if (!rc)
+        rc = query_error(run, p, dbconn_query_pair(conns, text, 0, params, out, run->deadline,
+                                                   run->err));
+    if (!rc) {
+        p->t->duplicate_keys_left = strtoll(PQgetvalue(out[0], 0, 0), NULL, 10);
+        p->t->duplicate_keys_right = strtoll(PQgetvalue(out[1], 0, 0), NULL, 10);
+    }
+    for (int w = 0; w < 2; w++) {
+        PQclear(out[w]);
+        buf_release(&sql[w]);
+    }
+    return rc;
+}
+
 static int compare_table(struct run *run, struct plan *p)
 {
     struct dbdiff_table *t = p->t;
     struct buckets cur = {0}, next = {0};
     int64_t start = dbconn_now_us(), totals[2] = {0, 0}, ignore[2];
-    int bits = first_level_bits(p->est_rows), prev = 0;
+    int bits = run->o->bucket_bits > 0 ? run->o->bucket_bits : first_level_bits(p->est_rows);
+    int64_t refine_min = run->o->refine_min_rows ? (int64_t)run->o->refine_min_rows
+                                                 : REFINE_MIN_ROWS;
+    int prev = 0;
     int rc = 0;
 
     t->bucket_bits = bits;
-    rc = scan_level(run, p, bits, 0, NULL, &cur, totals);
+    if (p->keyed && strcmp(t->key_source, "primary key") != 0)
+        rc = count_duplicate_keys(run, p);
+    if (!rc)
+        rc = scan_level(run, p, bits, 0, NULL, &cur, totals);
     t->levels = 1;
     t->rows_left = totals[0];
     t->rows_right = totals[1];
     /* Recurse into the mismatched buckets while many rows remain in them. */
-    while (!rc && cur.n && cur.rows[0] + cur.rows[1] > REFINE_MIN_ROWS &&
+    while (!rc && cur.n && cur.rows[0] + cur.rows[1] > refine_min &&
            (cur.rows[0] + cur.rows[1]) / (int64_t)cur.n > 2 && t->levels < MAX_LEVELS &&
            bits + REFINE_STEP_BITS <= 62) {
         prev = bits;
@@ -1384,6 +1417,11 @@ int dbdiff_run(const struct dbdiff_options *o, struct dbdiff_result **out, struc
     int rc;
 
     *out = NULL;
+    if (o->bucket_bits < 0 || o->bucket_bits > 40) {
+        free(res);
+        return error_set(err, ERR_USAGE, "bucket bits must be between 1 and 40, not %d",
+                         o->bucket_bits);
+    }
     if (!res)
         return error_set(err, ERR_NOMEM, "out of memory comparing databases");
     arena_init(&res->arena, 0);

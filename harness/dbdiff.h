@@ -89,6 +89,9 @@ struct dbdiff_options {
     uint64_t max_examples;      /* per table and kind (only left/right, changed) */
     uint64_t max_rows;          /* rows fetched per table and side */
     int64_t timeout_us;         /* for the whole run; 0: none */
+    /* Tuning, for tests and experiments; 0: automatic. */
+    int bucket_bits;            /* first-level buckets: 2^bits */
+    uint64_t refine_min_rows;   /* recurse when mismatched buckets hold more rows */
 };
 
 /* Defaults: schema and rows, DBDIFF_DEFAULT_MAX_*, no timeout. */
