@@ -50,6 +50,22 @@
  *
  * Ownership: the result owns all its memory; free it with
  * dbdiff_result_free().  Options are only read during dbdiff_run().
+ *
+ * From a scenario step (conninfos from pg_cluster_conninfo(), the map from
+ * dbdiff_map_load() or dbdiff_map_parse() of the step's JSON):
+ *
+ *     struct dbdiff_options o;
+ *     struct dbdiff_result *r;
+ *     dbdiff_options_init(&o);
+ *     o.left_conninfo = old_db;  o.right_conninfo = new_db;  o.map = map;
+ *     o.timeout_us = step_deadline_us;
+ *     if (dbdiff_run(&o, &r, &err)) return err.code;   // 2: input, 3: database
+ *     dbdiff_write_json(r, &journal_buf);              // or read r->tables[i]
+ *     bool regressed = dbdiff_result_differs(r);
+ *     dbdiff_result_free(r);
+ *
+ * For the cheap per-step state ("did the rollback restore the data?") use
+ * dbstate_snapshot() and dbsnapshot_compare() (dbstate.h) instead.
  */
 #ifndef REHEARSE_DBDIFF_H
 #define REHEARSE_DBDIFF_H
