@@ -998,7 +998,8 @@ Test(dbdiff, a_timeout_cancels_the_queries_and_says_what_was_not_compared)
     const char *path = test_path(dir, "slow.json"), *out = test_path(dir, "d.json");
     cr_assert_eq(test_write_file(path, map, strlen(map)), 0);
     cr_assert_eq(test_rehearse(&res, 60, "dbdiff", "--left", conninfo(l), "--right",
-                               conninfo(r), "--map", path, "--timeout", "1s", "-o", out, NULL),
+                               conninfo(r), "--map", path, "--tables", "slow,people",
+                               "--timeout", "2s", "-o", out, NULL),
                  0);
     cr_expect_eq(res.exit_code, 3, "%s", res.err);
     cr_expect(strstr(res.err, "time limit"), "%s", res.err);
