@@ -395,8 +395,9 @@ static int plan_table(struct run *run, struct plan *p)
             for (int w = 0; w < 2; w++) {
                 const char *name = w ? e->rename_right[i] : e->rename_left[i];
                 if (side_find(&p->side[w], name) < 0) {
-                    dbdiff_map_pointer(ptr, sizeof ptr, e->pointer, "columns");
-                    dbdiff_map_pointer(ptr, sizeof ptr, ptr, e->rename_left[i]);
+                    char columns[1200];
+                    dbdiff_map_pointer(columns, sizeof columns, e->pointer, "columns");
+                    dbdiff_map_pointer(ptr, sizeof ptr, columns, e->rename_left[i]);
                     return dbdiff_map_error(o->map, ptr, run->err,
                                             "no column '%s' in the %s side of table '%s'",
                                             name, SIDE_NAME[w], t->name);
@@ -1359,6 +1360,14 @@ static int compare_rows(struct run *run)
 
     if ((rc = list_tables(run, &names, &n)))
         return rc;
+    for (size_t k = 0; k < run->o->nkeys; k++)
+        if (!in_list(names, n, run->o->keys[k].table)) {
+            rc = error_set(run->err, ERR_INPUT,
+                           "--key %s=...: no table '%s' is compared; use the table's name on "
+                           "the left (schema.table unless in public)",
+                           run->o->keys[k].table, run->o->keys[k].table);
+            goto out;
+        }
     res->tables = arena_alloc(&res->arena, (n + 1) * sizeof *res->tables);
     plans = calloc(n + 1, sizeof *plans);
     if (!res->tables || !plans) {
