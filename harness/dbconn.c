@@ -434,12 +434,6 @@ void dbconn_close(struct dbconn *c)
     c->pg = NULL;
 }
 
-bool dbconn_ok(const struct dbconn *c)
-{
-    return c->pg && PQstatus(c->pg) == CONNECTION_OK &&
-           PQtransactionStatus(c->pg) != PQTRANS_INERROR;
-}
-
 int dbconn_query(struct dbconn *c, const char *sql, int nparams, const char *const *params,
                  PGresult **out, int64_t deadline_us, struct error *err)
 {

@@ -89,8 +89,4 @@ int dbconn_stream_start(struct dbconn *c, const char *sql, int nparams,
 int dbconn_stream_next(struct dbconn *c, PGresult **row, int64_t deadline_us, struct error *err);
 void dbconn_stream_abandon(struct dbconn *c);
 
-/* True while the connection is usable (a failed query in our transaction
- * leaves it usable for nothing but closing: see dbconn_open). */
-bool dbconn_ok(const struct dbconn *c);
-
 #endif

@@ -46,7 +46,6 @@ struct plan {
     const char **kinds;           /* effective kinds (NULL: text form) */
     bool keyed;
     int64_t est_rows;
-    const char *map_pointer;      /* the map entry, for errors */
 };
 
 struct run {
@@ -366,7 +365,6 @@ static int plan_table(struct run *run, struct plan *p)
     char ptr[1200];
     int rc;
 
-    p->map_pointer = e ? e->pointer : NULL;
     if (e && e->skip) {
         t->status = DBDIFF_SKIPPED;
         t->complete = true;

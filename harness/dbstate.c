@@ -33,28 +33,17 @@ char *dbstate_display_name(struct arena *a, const char *schema, const char *name
     return out;
 }
 
-int dbstate_split_name(struct arena *a, const char *display, char **schema, char **name)
+int dbsql_ident(struct buf *b, const char *name)
 {
-    const char *dot = strchr(display, '.');
-    *schema = dot ? arena_strndup(a, display, (size_t)(dot - display)) : arena_strdup(a, "public");
-    *name = arena_strdup(a, dot ? dot + 1 : display);
-    return *schema && *name ? 0 : ERR_NOMEM;
-}
-
-static int quoted(struct buf *b, const char *s, char q)
-{
-    int rc = buf_append_char(b, q);
-    for (const char *p = s; !rc && *p; p++) {
-        if (*p == q)
-            rc = buf_append_char(b, q);
+    int rc = buf_append_char(b, '"');
+    for (const char *p = name; !rc && *p; p++) {
+        if (*p == '"')
+            rc = buf_append_char(b, '"');
         if (!rc)
             rc = buf_append_char(b, *p);
     }
-    return rc ? rc : buf_append_char(b, q);
+    return rc ? rc : buf_append_char(b, '"');
 }
-
-int dbsql_ident(struct buf *b, const char *name) { return quoted(b, name, '"'); }
-int dbsql_literal(struct buf *b, const char *s) { return quoted(b, s, '\''); }
 
 /* Types hashed as themselves: their hash is typed, portable between
  * databases and servers, and equal across the types of one kind. */
@@ -302,14 +291,6 @@ const struct dbtable *dbcatalog_find(const struct dbcatalog *cat, const char *di
     if (!cat->ntables)
         return NULL;
     return bsearch(&key, cat->tables, cat->ntables, sizeof key, cmp_tables);
-}
-
-const struct dbcolumn *dbtable_column(const struct dbtable *t, const char *name)
-{
-    for (size_t i = 0; i < t->ncols; i++)
-        if (strcmp(t->cols[i].name, name) == 0)
-            return &t->cols[i];
-    return NULL;
 }
 
 /* ---- schema ------------------------------------------------------------- */

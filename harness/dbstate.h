@@ -53,14 +53,9 @@
 /* How tables are named to users: "users" for public.users, "audit.events"
  * otherwise.  Returns an arena copy (NULL when out of memory). */
 char *dbstate_display_name(struct arena *a, const char *schema, const char *name);
-/* Split a display name back: "users" → public/users, "a.b" → a/b. The
- * outputs are arena copies. 0 or ERR_NOMEM. */
-int dbstate_split_name(struct arena *a, const char *display, char **schema, char **name);
 
 /* Append name as a quoted SQL identifier ("a""b"). */
 int dbsql_ident(struct buf *b, const char *name);
-/* Append s as a quoted SQL string literal ('it''s'). */
-int dbsql_literal(struct buf *b, const char *s);
 
 /*
  * The hash kind of a type, from its catalog description: the name of the
@@ -106,7 +101,6 @@ extern const char DBSTATE_TABLES_SQL[];
 int dbcatalog_load(struct dbcatalog *cat, PGresult *res, struct error *err);
 void dbcatalog_release(struct dbcatalog *cat);
 const struct dbtable *dbcatalog_find(const struct dbcatalog *cat, const char *display);
-const struct dbcolumn *dbtable_column(const struct dbtable *t, const char *name);
 
 /* Describes the columns of a result shape (a projection query): give it
  * $1 = '{oid,oid,...}' and $2 = '{typmod,...}' (one per column); the result
