@@ -18,8 +18,11 @@
  *      key ranges: any key type works (int, text, uuid, timestamp, compound
  *      — compound keys hashed as typed tuples, so ('1','11') and ('11','1')
  *      never collide), and no ordering or collation must agree between
- *      servers.  Buckets are sized for ~32 rows each from the table's
- *      statistics.
+ *      servers.  The exception is a single integer primary key with dense
+ *      values (the usual serial id): its buckets are key ranges, so the
+ *      rows of a differing bucket are found through the index, without a
+ *      second scan.  At most 4096 buckets: the aggregate stays in the CPU
+ *      cache.
  *   2. Buckets whose (count, checksum) differ are the only ones looked at
  *      again.  When they still hold many rows, the scan is repeated over
  *      just those buckets with 64 times finer sub-buckets (recursion), until
@@ -108,6 +111,7 @@ struct dbdiff_options {
     /* Tuning, for tests and experiments; 0: automatic. */
     int bucket_bits;            /* first-level buckets: 2^bits */
     uint64_t refine_min_rows;   /* recurse when mismatched buckets hold more rows */
+    bool hash_buckets_only;     /* never use key ranges as buckets */
 };
 
 /* Defaults: schema and rows, DBDIFF_DEFAULT_MAX_*, no timeout. */
@@ -161,7 +165,10 @@ struct dbdiff_table {
     bool examples_capped[3];
 
     /* How it was compared. */
-    int bucket_bits, levels;
+    const char *bucket_mode;                 /* "key hash", "key range" */
+    int bucket_bits;                         /* first level: 2^bits buckets */
+    int bucket_grain;                        /* finest level: hash bits, or range shift */
+    int levels;
     int64_t buckets_mismatched;              /* at the finest level */
     int64_t rows_fetched_left, rows_fetched_right;
     bool cap_rows, cap_timeout;

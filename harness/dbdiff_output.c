@@ -287,8 +287,12 @@ static void table_entry(struct out *o, const struct dbdiff_table *t)
     num(o, t->unresolved_rows_left);
     raw(o, ",\"unresolved_rows_right\":");
     num(o, t->unresolved_rows_right);
-    raw(o, "},\"buckets\":{\"bits\":");
+    raw(o, "},\"buckets\":{\"mode\":");
+    str(o, t->bucket_mode);
+    raw(o, ",\"bits\":");
     num(o, t->bucket_bits);
+    raw(o, ",\"grain\":");
+    num(o, t->bucket_grain);
     raw(o, ",\"levels\":");
     num(o, t->levels);
     raw(o, ",\"mismatched\":");

@@ -13,10 +13,10 @@
  * dbschema_diff() compares two such lists: objects added, removed, changed
  * (with the attributes that changed).
  *
- * Row hashing.  Both the row diff and snapshots hash rows in SQL with
- * hash_record_extended(ROW(...), seed): typed per-column hashes (not row
- * text: that is the costly part), combined position-dependently, so a value
- * moved to another column changes the hash.  Types whose hash is not
+ * Row hashing.  Both the row diff and snapshots hash rows in SQL from
+ * typed per-column hashes (not row text: that is the costly part), seeded
+ * by the column's position and combined, so a value moved to another
+ * column changes the hash (dbsql_column_hash).  Types whose hash is not
  * portable between databases (enums hash their OIDs), or that have none
  * (json, xml, geometric types), are hashed through their text form.  A
  * column whose type differs between the two sides (int vs numeric) is
@@ -69,6 +69,16 @@ const char *dbstate_hash_kind(const char *base_type, const char *elem_type);
 /* Append the expression hashed for a column: `"col"` itself, or
  * `"col"::text` when kind is NULL.  col_sql is already quoted. */
 int dbsql_hash_input(struct buf *b, const char *col_sql, const char *kind);
+
+/*
+ * Append the 64-bit hash of a column value at `position` in a row, by its
+ * kind (the type's own hash function, its text form when kind is NULL),
+ * seeded by the position, never NULL: a row hash is the xor of its
+ * columns' hashes, then mixed (hashint8extended(seed, xor)), so values
+ * moved between columns change it and sums of row hashes are not linear in
+ * the values.  Needs a session with timezone = UTC (dbconn_open).
+ */
+int dbsql_column_hash(struct buf *b, const char *col_sql, const char *kind, unsigned position);
 
 /* ---- tables and columns -------------------------------------------------- */
 

@@ -471,27 +471,44 @@ Test(dbdiff, empty_tables_and_a_table_emptied_on_one_side)
     dbdiff_result_free(res);
 }
 
-Test(dbdiff, finer_buckets_are_scanned_only_where_the_coarse_ones_differ)
+static void refine_in_mode(bool hash_only)
 {
     char l[64], r[64];
     clone_pair(l, r);
     const char *load = "CREATE TABLE big (id int PRIMARY KEY, v text);"
-                       "INSERT INTO big SELECT g, md5(g::text) FROM generate_series(1, 3000) g;";
+                       "INSERT INTO big SELECT g, md5(g::text) FROM generate_series(-50, 3000) g;"
+                       "ANALYZE big;";
     sql_exec(l, load);
     sql_exec(r, load);
-    sql_exec(r, "UPDATE big SET v = 'changed' WHERE id IN (1, 700, 3000);"
-                "DELETE FROM big WHERE id = 1500; INSERT INTO big VALUES (3001, 'new');");
+    sql_exec(r, "UPDATE big SET v = 'changed' WHERE id IN (-7, 1, 700, 3000);"
+                "DELETE FROM big WHERE id IN (-20, 1500); INSERT INTO big VALUES (3001, 'new');");
     struct dbdiff_options o;
     dbdiff_options_init(&o);
     o.bucket_bits = 2;       /* four buckets of ~750 rows... */
     o.refine_min_rows = 10;  /* ...refined while more than 10 rows remain */
+    o.hash_buckets_only = hash_only;
     struct dbdiff_result *res = diff_with(l, r, &o);
     const struct dbdiff_table *t = table(res, "big");
-    expect_counts(t, 1, 1, 3);
+    expect_counts(t, 2, 1, 4);
+    cr_expect_str_eq(t->bucket_mode, hash_only ? "key hash" : "key range");
     cr_expect_gt(t->levels, 1);
     cr_expect_lt(t->rows_fetched_left, 100, "fetched %lld rows", (long long)t->rows_fetched_left);
-    cr_expect_str_eq(example_keys(t, DBDIFF_EX_CHANGED), "1:v 3000:v 700:v");
+    cr_expect_str_eq(example_keys(t, DBDIFF_EX_CHANGED), "-7:v 1:v 3000:v 700:v");
+    cr_expect_str_eq(example_keys(t, DBDIFF_EX_ONLY_LEFT), "-20 1500");
+    /* The other tables of the fixture, with its integer keys, too. */
+    static const char *const big_only[] = {"big", NULL};
+    expect_all_same_but(res, big_only);
     dbdiff_result_free(res);
+}
+
+Test(dbdiff, finer_key_hash_buckets_are_scanned_only_where_coarse_ones_differ)
+{
+    refine_in_mode(true);
+}
+
+Test(dbdiff, finer_key_ranges_are_scanned_only_where_coarse_ones_differ)
+{
+    refine_in_mode(false);
 }
 
 Test(dbdiff, columns_whose_types_differ_are_compared_through_their_text)
