@@ -153,9 +153,13 @@ print()
 print(f"rows per table          {rows}")
 print(f"dbdiff found            only_left {found[0]}, only_right {found[1]}, changed {found[2]}"
       f"  ({'exact' if ok else 'WRONG: expected 10, 10, 100'})")
-print(f"  method                {t['method']} ({t['key_source']}), {1 << t['buckets']['bits']} buckets,"
-      f" {t['buckets']['mismatched']} differing, rows fetched {t['buckets']['rows_fetched_left']}"
-      f" + {t['buckets']['rows_fetched_right']}")
+b = t["buckets"]
+print(f"  method                {t['method']} ({t['key_source']}), {b['mode']} buckets: 2^{b['bits']} at first,"
+      f" {b['levels']} level(s), {b['mismatched']} differing at the end, rows fetched"
+      f" {b['rows_fetched_left']} + {b['rows_fetched_right']}")
+tm = t["timings_ms"]
+print(f"  last run              bucket scans {tm['scan']:.0f} ms, fetch and match {tm['fetch']:.0f} ms,"
+      f" whole run {doc['timings_ms']['total']:.0f} ms")
 print(f"naive diff lines        {naive_left} left, {naive_right} right (110 and 110 expected)")
 print(f"floor   (median)        {m(floor):.3f} s")
 print(f"dbdiff  (median)        {m(dbdiff):.3f} s   = {m(dbdiff) / m(floor):.2f}x the floor   (target <= 2x)")
