@@ -67,7 +67,7 @@ static void add_uri_secret(char secrets[][256], size_t *n, const char *s, size_t
 
     add_secret(secrets, n, s, len);
     for (size_t i = 0; i < len && j < sizeof decoded - 1; i++) {
-        if (s[i] == '%' && i + 2 < len + 0 && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+        if (s[i] == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
             decoded[j++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
             i += 2;
         } else {
