@@ -57,8 +57,16 @@ int buf_reserve(struct buf *b, size_t extra)
 
 int buf_append(struct buf *b, const void *data, size_t len)
 {
-    int rc = buf_reserve(b, len);
-    if (rc)
+    int rc;
+
+    /* Fast path: it fits in what is allocated (and under max). */
+    if (len < b->cap - b->len && len <= b->max - b->len) {
+        memcpy(b->data + b->len, data, len);
+        b->len += len;
+        b->data[b->len] = '\0';
+        return 0;
+    }
+    if ((rc = buf_reserve(b, len)) != 0)
         return rc;
     if (len)
         memcpy(b->data + b->len, data, len);
@@ -72,14 +80,8 @@ int buf_append_str(struct buf *b, const char *s)
     return buf_append(b, s, strlen(s));
 }
 
-int buf_append_char(struct buf *b, char c)
+int buf_append_char_slow(struct buf *b, char c)
 {
-    /* Fast path for the JSON writer's per-character appends. */
-    if (b->len < b->max && b->len + 1 < b->cap) {
-        b->data[b->len++] = c;
-        b->data[b->len] = '\0';
-        return 0;
-    }
     return buf_append(b, &c, 1);
 }
 

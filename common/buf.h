@@ -32,7 +32,17 @@ void buf_reset(struct buf *b);
 /* Each append returns 0, ERR_TOOBIG (would exceed max) or ERR_NOMEM. */
 int buf_append(struct buf *b, const void *data, size_t len);
 int buf_append_str(struct buf *b, const char *s);
-int buf_append_char(struct buf *b, char c);
+int buf_append_char_slow(struct buf *b, char c);
+/* Inline: the JSON writers append punctuation one character at a time. */
+static inline int buf_append_char(struct buf *b, char c)
+{
+    if (b->len < b->max && b->len + 1 < b->cap) {
+        b->data[b->len++] = c;
+        b->data[b->len] = '\0';
+        return 0;
+    }
+    return buf_append_char_slow(b, c);
+}
 int buf_printf(struct buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap);

@@ -18,11 +18,15 @@ enum jsonw_flags {
     /* Also escape < > & and U+2028/U+2029 as \uXXXX, so the text can sit
      * inside an HTML <script> element without ending it. */
     JSONW_HTML_SAFE = 1 << 0,
+    /* Fail with ERR_INPUT, leaving the buffer as it was, when the bytes are
+     * not UTF-8 text or contain NUL (callers then store them as base64):
+     * one pass instead of a validation pass and an escaping pass. */
+    JSONW_TEXT_ONLY = 1 << 1,
 };
 
 /* Append s[0..len) as a quoted JSON string.  Control characters are
  * escaped; bytes that are not well-formed UTF-8 become U+FFFD (callers that
- * must be lossless check utf8_valid() first and use base64 instead). */
+ * must be lossless pass JSONW_TEXT_ONLY and fall back to base64). */
 int jsonw_string(struct buf *out, const char *s, size_t len, unsigned flags);
 int jsonw_cstring(struct buf *out, const char *s, unsigned flags); /* NULL → null */
 

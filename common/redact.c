@@ -1,5 +1,6 @@
 #include "redact.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -18,6 +19,7 @@ struct redactor {
     size_t name_lens[MAX_NAMES];
     bool keeps_scheme[MAX_NAMES];
     size_t count;
+    uint64_t length_bits; /* bit (len % 64) set for each name's length */
 };
 
 static const char *const default_names[] = {"Authorization", "Proxy-Authorization", "Cookie",
@@ -36,6 +38,7 @@ static int add_name(struct redactor *r, const char *name, bool keep_scheme, stru
     memcpy(r->names[r->count], name, len + 1);
     r->name_lens[r->count] = len;
     r->keeps_scheme[r->count] = keep_scheme;
+    r->length_bits |= 1ull << (len % 64);
     r->count++;
     return 0;
 }
@@ -87,8 +90,14 @@ int redactor_add_header(struct redactor *r, const char *name, struct error *err)
 
 static long find(const struct redactor *r, const char *name, size_t len)
 {
+    /* Called for every header of every message: compare lengths and first
+     * letters before the case-insensitive compare. */
+    unsigned char first = len ? (unsigned char)(name[0] | 0x20) : 0;
+    if (!(r->length_bits & (1ull << (len % 64))))
+        return -1;
     for (size_t i = 0; i < r->count; i++)
-        if (r->name_lens[i] == len && strncasecmp(r->names[i], name, len) == 0)
+        if (r->name_lens[i] == len && (unsigned char)(r->names[i][0] | 0x20) == first &&
+            strncasecmp(r->names[i], name, len) == 0)
             return (long)i;
     return -1;
 }

@@ -23,6 +23,13 @@ static void on_stop_signal(int sig)
     stop_flag = 1;
 }
 
+static void on_ready(void *ctx, const char *iface, const char *filter)
+{
+    (void)ctx;
+    fprintf(stderr, "rehearse capture: capturing on %s (filter '%s'); stop with Ctrl-C\n", iface,
+            filter);
+}
+
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -241,6 +248,8 @@ int cmd_capture(int argc, char **argv)
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
     o.stop = &stop_flag;
+    if (!quiet)
+        o.on_ready = on_ready;
 
     rc = capture_run(&o, &summary, &err);
 

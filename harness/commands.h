@@ -15,6 +15,9 @@
 
 int cmd_capture(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_json_diff(int argc, char **argv);
+int cmd_json_patch(int argc, char **argv);
 int cmd_dbdiff(int argc, char **argv);
 
 #endif

@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <glob.h>
 #include <libpq-fe.h>
 #include <limits.h>
@@ -19,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fileutil.h"
 #include "process.h"
 
 #define SUPERUSER "rehearse"
@@ -133,40 +133,6 @@ static int mkdir_p(const char *path, struct error *err)
     return 0;
 }
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-/* The last lines of a log, for error messages about a server that failed. */
-static void log_tail(const char *path, char *out, size_t size)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    off_t end;
-    ssize_t n;
-    char buf[LOG_TAIL_BYTES + 1];
-
-    out[0] = '\0';
-    if (fd < 0)
-        return;
-    end = lseek(fd, 0, SEEK_END);
-    lseek(fd, end > LOG_TAIL_BYTES ? end - LOG_TAIL_BYTES : 0, SEEK_SET);
-    n = read(fd, buf, LOG_TAIL_BYTES);
-    close(fd);
-    if (n <= 0)
-        return;
-    buf[n] = '\0';
-    char *start = buf;
-    if (end > LOG_TAIL_BYTES && (start = strchr(buf, '\n')))
-        start++;
-    else
-        start = buf;
-    snprintf(out, size, "%s", start);
-}
-
 static int free_port(void)
 {
     struct sockaddr_in addr = {.sin_family = AF_INET};
@@ -197,7 +163,7 @@ static int run_tool(struct pg_cluster *c, char *const argv[], const char *log, s
     process_wait(&p, -1);
     if (WIFEXITED(p.status) && WEXITSTATUS(p.status) == 0)
         return 0;
-    log_tail(log, tail, sizeof tail);
+    file_tail(log, LOG_TAIL_BYTES, tail, sizeof tail);
     return error_set(err, ERR_ENV, "%s %s; its log (%s) ends with:\n%s", argv[0],
                      process_describe_status(p.status, status, sizeof status), log, tail);
 }
@@ -248,7 +214,7 @@ int pg_cluster_new(struct pg_cluster **out, const struct pg_cluster_options *opt
             rc = error_errno(err, ERR_IO, errno, "cannot create a temporary cluster directory");
             goto fail;
         }
-        c->temporary = true;
+        c->temporary = !options->keep;
     } else {
         snprintf(c->dir, sizeof c->dir, "%s", abs);
     }
@@ -257,7 +223,10 @@ int pg_cluster_new(struct pg_cluster **out, const struct pg_cluster_options *opt
         goto fail;
     }
     snprintf(c->data, sizeof c->data, "%s/data", c->dir);
-    snprintf(c->log, sizeof c->log, "%s/postgres.log", c->dir);
+    if (options->log_path && *options->log_path)
+        snprintf(c->log, sizeof c->log, "%s", options->log_path);
+    else
+        snprintf(c->log, sizeof c->log, "%s/postgres.log", c->dir);
 
     char initdb[PATH_MAX], initdb_log[PATH_MAX];
     snprintf(initdb, sizeof initdb, "%s/initdb", c->bindir);
@@ -310,7 +279,7 @@ static int start_once(struct pg_cluster *c, bool *port_taken, struct error *err)
         if (PQping(conninfo) == PQPING_OK)
             break;
         if (process_poll(&c->server)) {
-            log_tail(c->log, tail, sizeof tail);
+            file_tail(c->log, LOG_TAIL_BYTES, tail, sizeof tail);
             *port_taken = strstr(tail, "could not bind") || strstr(tail, "Address already in use");
             c->server.pid = 0;
             return error_set(err, ERR_ENV, "PostgreSQL %s while starting; %s ends with:\n%s",
@@ -320,7 +289,7 @@ static int start_once(struct pg_cluster *c, bool *port_taken, struct error *err)
         if (now_ms() > deadline) {
             process_stop(&c->server, SIGQUIT, 5000);
             c->server.pid = 0;
-            log_tail(c->log, tail, sizeof tail);
+            file_tail(c->log, LOG_TAIL_BYTES, tail, sizeof tail);
             return error_set(err, ERR_ENV,
                              "PostgreSQL did not accept connections within %d ms; %s ends "
                              "with:\n%s",
@@ -377,7 +346,7 @@ void pg_cluster_free(struct pg_cluster *c)
         return;
     pg_cluster_stop(c, NULL);
     if (c->temporary && c->dir[0])
-        nftw(c->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+        file_remove_tree(c->dir);
     free(c);
 }
 

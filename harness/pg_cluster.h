@@ -26,6 +26,9 @@ struct pg_cluster_options {
     const char *bindir;   /* NULL: $REHEARSE_PG_BINDIR, pg_config, PATH, /usr/lib/postgresql */
     int port;             /* 0: a free port */
     int start_timeout_ms; /* 0: 30000 */
+    const char *log_path; /* the server's log; NULL: DIR/postgres.log (opened before the
+                             switch to run_as, so it may live where that user cannot write) */
+    int keep;             /* pg_cluster_free leaves a temporary directory on disk too */
 };
 
 struct pg_cluster;

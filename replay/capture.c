@@ -29,6 +29,7 @@
 #define FRAG_MAX_DATAGRAMS 1024
 #define LIVE_TIMEOUT_MS 100
 #define LIVE_DRAIN_MS 300
+#define READ_BUFFER (1 << 20)
 
 static const struct {
     const char *name;
@@ -96,6 +97,7 @@ struct capture {
     struct http_header *hdrs;   /* emit scratch */
     size_t hdr_cap;
     struct buf redacted;        /* emit scratch for redacted values */
+    char *read_buf;             /* stdio buffer of the capture file */
     bool stop_packets;          /* -c reached */
 };
 
@@ -210,7 +212,7 @@ static void fill_message(const struct cap_msg *m, struct http_header *hdrs, bool
     fill_headers(m, m->hdrs + nh, m->ntrailers, hdrs + nh);
     out->trailers = m->ntrailers ? hdrs + nh : NULL;
     out->trailer_count = m->ntrailers;
-    out->body = (const unsigned char *)m->body.data;
+    out->body = (const unsigned char *)(m->body.data ? m->body.data : "");
     out->body_len = m->body.len;
     out->body_size = m->body_size;
 }
@@ -226,8 +228,8 @@ static int emit(void *ctx, const struct cap_tx *tx)
         return error_set(&cap->write_err, ERR_NOMEM, "out of memory writing the trace");
     t.id = tx->id;
     t.conn = tx->conn;
-    snprintf(t.client, sizeof t.client, "%s", tx->client);
-    snprintf(t.server, sizeof t.server, "%s", tx->server);
+    memcpy(t.client, tx->client, sizeof tx->client); /* NUL-terminated, shorter */
+    memcpy(t.server, tx->server, sizeof tx->server);
     t.req_start_us = tx->req.start_us;
     t.req_end_us = tx->req.end_us ? tx->req.end_us : tx->req.start_us;
     fill_message(&tx->req, cap->hdrs, true, &t.request);
@@ -402,6 +404,9 @@ static void handle_packet(struct capture *cap, const struct pcap_pkthdr *hdr,
     if (cap->sum->first_us == TRACE_TIME_NONE)
         cap->sum->first_us = cap->now;
     cap->sum->last_us = cap->now;
+    /* Idle flows go before this packet can refresh them. */
+    if (++cap->packets_since_expiry >= EXPIRE_EVERY_PACKETS || cap->now >= cap->next_expiry)
+        expire(cap, cap->now);
 
     st = packet_decode(cap->dlt, data, hdr->caplen, hdr->len, &pkt);
     if (st == PACKET_FRAGMENT) {
@@ -418,9 +423,6 @@ static void handle_packet(struct capture *cap, const struct pcap_pkthdr *hdr,
         handle_tcp(cap, &pkt);
     else
         count_status(cap, st);
-
-    if (++cap->packets_since_expiry >= EXPIRE_EVERY_PACKETS || cap->now >= cap->next_expiry)
-        expire(cap, cap->now);
 }
 
 /* ---- summary ---------------------------------------------------------- */
@@ -465,6 +467,7 @@ static void collect(struct capture *cap)
     SKIP(non_http, h->non_http_flows, h->non_http_bytes);
     SKIP(resync, h->resyncs, h->resync_bytes);
     SKIP(http_error, h->parse_errors, 0);
+    SKIP(message_cut, h->messages_cut, 0);
     SKIP(orphan_response, h->orphan_responses, 0);
     SKIP(upgrade, h->upgrades, h->upgrade_bytes);
 #undef SKIP
@@ -609,7 +612,22 @@ static int run_file(struct capture *cap, struct error *err)
         return error_errno(err, ERR_INPUT, errno, "cannot read capture file '%s'", path);
     if (S_ISDIR(st.st_mode))
         return error_set(err, ERR_INPUT, "'%s' is a directory, not a pcap or pcapng file", path);
-    cap->pcap = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
+    if (st.st_size == 0)
+        return error_set(err, ERR_INPUT,
+                         "'%s' is empty (0 bytes), not a pcap or pcapng file; was the capture "
+                         "stopped before it wrote anything?", path);
+    /* Our own stream with a large buffer: libpcap reads records with
+     * fread, and stdio's default 4 KiB would mean a system call per few
+     * packets. */
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return error_errno(err, ERR_INPUT, errno, "cannot read capture file '%s'", path);
+    cap->read_buf = malloc(READ_BUFFER);
+    if (cap->read_buf)
+        setvbuf(fp, cap->read_buf, _IOFBF, READ_BUFFER);
+    cap->pcap = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
+    if (!cap->pcap)
+        fclose(fp);
     if (!cap->pcap)
         return error_set(err, ERR_INPUT,
                          "'%s' is not a readable pcap or pcapng file (libpcap: %s); "
@@ -640,8 +658,7 @@ static int run_file(struct capture *cap, struct error *err)
     }
     if (next == PCAP_ERROR) {
         const char *msg = pcap_geterr(cap->pcap);
-        FILE *fp = pcap_file(cap->pcap);
-        long offset = fp ? ftell(fp) : -1;
+        long offset = ftell(fp);
         if (strstr(msg, "truncated")) {
             cap->sum->skipped[CAPTURE_SKIP_truncated_file].count++;
             snprintf(cap->sum->warning, sizeof cap->sum->warning,
@@ -705,7 +722,11 @@ static int open_live(struct capture *cap, struct error *err)
         return rc;
     if (pcap_setnonblock(cap->pcap, 1, errbuf) != 0)
         return error_set(err, ERR_ENV, "cannot capture on '%s': %s", iface, errbuf);
-    return open_writer(cap, "interface", iface, wall_us(), err);
+    if ((rc = open_writer(cap, "interface", iface, wall_us(), err)))
+        return rc;
+    if (cap->o->on_ready)
+        cap->o->on_ready(cap->o->ready_ctx, iface, filter);
+    return 0;
 }
 
 static int run_live(struct capture *cap, struct error *err)
@@ -839,6 +860,7 @@ static void teardown(struct capture *cap)
     free(cap->hdrs);
     if (cap->pcap)
         pcap_close(cap->pcap);
+    free(cap->read_buf); /* after the stream that used it is closed */
 }
 
 int capture_run(const struct capture_options *o, struct capture_summary *summary,

@@ -46,7 +46,8 @@
     X(body_capped, true, "bodies cut at --max-body (transactions flagged *_body_capped)")    \
     X(non_http, true, "TCP connections whose bytes were not HTTP/1.x")                       \
     X(resync, true, "bytes skipped to find the next HTTP message (start of connection not captured, after a gap or invalid HTTP)") \
-    X(http_error, false, "HTTP messages cut short by invalid syntax (transactions flagged *_truncated)") \
+    X(http_error, false, "HTTP messages with invalid syntax (the rest of the message is skipped)") \
+    X(message_cut, false, "HTTP messages cut short by a gap, invalid HTTP or the end of their connection (kept and flagged *_truncated once their start line was seen)") \
     X(orphan_response, false, "responses without a captured request")                       \
     X(upgrade, true, "connections that switched protocol (Upgrade, CONNECT); their later bytes are not parsed") \
     X(kernel_drop, false, "packets dropped by the kernel or interface before rehearse read them") \
@@ -106,6 +107,9 @@ struct capture_options {
     size_t redact_count;
     int64_t flush_interval_us;  /* live: push the trace to disk this often */
     const volatile sig_atomic_t *stop; /* set (by a signal handler) to stop */
+    /* Live: called once packets are being captured, with the filter used. */
+    void (*on_ready)(void *ctx, const char *iface, const char *filter);
+    void *ready_ctx;
 };
 
 /* Defaults for everything but file/iface/output. */

@@ -73,8 +73,7 @@ static void finish_request(struct http_half *h, uint32_t flags)
     h->started = false;
     if (!tx)
         return;
-    tx->flags |= flags | h->gap_flags;
-    h->gap_flags = 0;
+    tx->flags |= flags;
     if (!tx->req.end_us)
         tx->req.end_us = h->ts;
     tx->req_end_pos = h->pos;
@@ -91,8 +90,7 @@ static void finish_response(struct http_half *h, uint32_t flags)
     h->orphan = false;
     if (!tx)
         return;
-    tx->flags |= flags | h->gap_flags;
-    h->gap_flags = 0;
+    tx->flags |= flags;
     if (!tx->resp.end_us)
         tx->resp.end_us = h->ts;
     await_remove(h->conn, tx);
@@ -147,6 +145,7 @@ static int bind_request(struct http_half *h)
     memcpy(tx->server, c->endpoint[!h->dir], sizeof tx->server);
     tx->req.started = true;
     tx->req.start_us = h->msg_start;
+    tx->req.method = (uint8_t)h->parser.method; /* known once the URL starts */
     if (h->resync_pending)
         tx->flags |= TX_FLAG(TX_RESYNC);
     h->resync_pending = false;
@@ -475,8 +474,7 @@ static void truncate_message(struct http_half *h, uint32_t flags)
     uint32_t f = flags | role_flag(h, TX_REQUEST_TRUNCATED_BIT, TX_RESPONSE_TRUNCATED_BIT);
     if (!h->started)
         return;
-    if (h->msg || h->orphan)
-        h->conn->env->counters.messages_cut++;
+    h->conn->env->counters.messages_cut++;
     if (is_client(h))
         finish_request(h, f);
     else
@@ -665,10 +663,11 @@ static size_t resync_scan(struct http_half *h, const uint8_t *p, size_t n)
             line_reset(h);
             continue; /* still at a line start */
         }
-        c->env->counters.resyncs++;
-        c->env->counters.resync_bytes += h->skipped;
-        if (h->skipped)
+        if (h->skipped) {
+            c->env->counters.resyncs++;
+            c->env->counters.resync_bytes += h->skipped;
             h->resync_pending = true;
+        }
         h->skipped = 0;
         parser_start(h);
         return i;
@@ -810,6 +809,11 @@ void http_conn_data(struct http_conn *c, int dir, const uint8_t *p, uint32_t n, 
     h->ts = ts;
     h->pos += n;
     h->seen += n;
+    /* While resynchronising, a segment's first byte may start a message
+     * even if the bytes before did not end a line: senders start segments
+     * at message boundaries (tshark's dissector relies on the same). */
+    if (h->mode == HALF_RESYNC && h->line.len == 0)
+        h->at_line_start = true;
     half_feed(h, p, n);
     if (c->release_hold)
         release_hold(c);
@@ -860,6 +864,12 @@ static bool bridge_gap(struct http_half *h, uint64_t n)
     return true;
 }
 
+/*
+ * After a gap, resync treats the first byte that follows as the start of a
+ * line: a gap ends where a captured segment begins, and senders start
+ * segments at message boundaries far more often than anywhere else.  The
+ * whole line must still parse as a start line.
+ */
 void http_conn_gap(struct http_conn *c, int dir, uint64_t n, bool snaplen, int64_t ts)
 {
     struct http_half *h = &c->half[dir];
@@ -876,30 +886,29 @@ void http_conn_gap(struct http_conn *c, int dir, uint64_t n, bool snaplen, int64
         return;
     case HALF_IDLE:
     case HALF_HOLD:
-        enter_resync(h, false);
+        enter_resync(h, true);
         return;
     case HALF_RESYNC:
         h->skipped += h->line.len;
         line_reset(h);
-        h->at_line_start = false;
+        h->at_line_start = true;
         h->resync_pending = true;
         return;
     case HALF_PARSE:
     default:
         if (!h->started) { /* between messages */
-            enter_resync(h, false);
+            enter_resync(h, true);
             return;
         }
+        /* Flag first: bridging may finish (and write) the transaction. */
+        if (h->tx)
+            h->tx->flags |= flags;
         if (bridge_gap(h, n)) {
             c->env->counters.body_gaps++;
-            if (h->tx)
-                h->tx->flags |= flags;
-            else
-                h->gap_flags |= flags;
             return;
         }
         truncate_message(h, flags);
-        enter_resync(h, false);
+        enter_resync(h, true);
         return;
     }
 }
@@ -984,6 +993,7 @@ void http_conn_close(struct http_conn *c, int64_t ts)
     if (c->any_http) {
         k->http_flows++;
         k->resync_bytes += skipped;
+        k->resyncs += (c->half[0].skipped > 0) + (c->half[1].skipped > 0);
     } else if (c->half[0].seen + c->half[1].seen > 0) {
         k->non_http_flows++;
         k->non_http_bytes += c->half[0].seen + c->half[1].seen;

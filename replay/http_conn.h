@@ -94,7 +94,6 @@ struct http_half {
     bool probing;            /* first message of a connection seen from its start */
     bool midstream;          /* the direction's start was not captured */
     uint32_t skip_body;      /* filler body bytes not to store */
-    uint32_t gap_flags;      /* flags for the message in progress */
     struct cap_msg *msg;     /* the message in progress, NULL if not stored */
     struct cap_tx *tx;       /* its transaction */
     struct buf line;         /* resync: candidate line; hold: held bytes */

@@ -72,7 +72,9 @@ int trace_tx_to_json(struct buf *out, const struct trace_tx *tx)
         if (!first)
             rc |= buf_append_char(out, ',');
         first = 0;
-        rc |= buf_printf(out, "\"%s\"", tx_flag_name((enum tx_flag)bit));
+        rc |= buf_append_char(out, '"');
+        rc |= buf_append_str(out, tx_flag_name((enum tx_flag)bit));
+        rc |= buf_append_char(out, '"');
     }
     rc |= buf_append_str(out, "]}");
     return rc ? ERR_TOOBIG : 0;

@@ -15,9 +15,10 @@ core=(
   libhttp-parser-dev libmicrohttpd-dev libcriterion-dev
   postgresql
   python3 python3-jsonschema
+  python3-jsonpatch  # tests: an independent RFC 6902 implementation checks json-diff's patches
 )
-bench=(tshark wrk nginx-light hyperfine)
-fixtures=(tcpdump tshark python3 python3-scapy iproute2)
+bench=(tshark wrk nginx-light hyperfine tcpdump time)
+fixtures=(tcpdump tshark python3 python3-scapy iproute2 nginx-light curl)
 
 want=("${core[@]}")
 for arg in "$@"; do
