@@ -9,6 +9,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include "pgconn.h"
+
 /* Connecting never waits longer than this, even without a deadline. */
 #define CONNECT_TIMEOUT_US (30 * 1000000LL)
 
@@ -37,132 +39,36 @@ int64_t dbconn_now_us(void)
 
 /* ---- secrets ------------------------------------------------------------ */
 
-static void add_secret(char secrets[][256], size_t *n, const char *s, size_t len)
-{
-    if (len == 0 || *n >= DBCONN_SECRETS)
-        return;
-    if (len > 255)
-        len = 255;
-    for (size_t i = 0; i < *n; i++)
-        if (strlen(secrets[i]) == len && memcmp(secrets[i], s, len) == 0)
-            return;
-    memcpy(secrets[*n], s, len);
-    secrets[*n][len] = '\0';
-    (*n)++;
-}
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = tolower(c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* Add s[0..len) and, when it holds %XX escapes, its decoded form. */
-static void add_uri_secret(char secrets[][256], size_t *n, const char *s, size_t len)
-{
-    char decoded[256];
-    size_t j = 0;
-
-    add_secret(secrets, n, s, len);
-    for (size_t i = 0; i < len && j < sizeof decoded - 1; i++) {
-        if (s[i] == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-            decoded[j++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
-            i += 2;
-        } else {
-            decoded[j++] = s[i];
-        }
-    }
-    add_secret(secrets, n, decoded, j);
-}
-
 /*
- * Every way a password can be written in a conninfo: what libpq parses as
- * the password, and, for a string libpq cannot parse (whose error message
- * quotes pieces of it), what looks like one: `password=VALUE` (quoted or
- * not, in key/value or URI query form) and the `user:PASSWORD@` of a URI.
- * Returns true when the conninfo holds anything that looks like a secret.
+ * Passwords that libpq can parse are masked by pgconn_scrub() and
+ * pgconn_mask().  A conninfo libpq cannot parse gets an error message that
+ * quotes pieces of it ("missing \"=\" after \"cret\""), possibly of the
+ * password: when the string looks like it holds one, every quoted piece is
+ * blanked.
  */
-static bool find_secrets(const char *conninfo, char secrets[][256], size_t *n)
+static bool looks_secret(const char *conninfo)
 {
-    bool uri = strncmp(conninfo, "postgresql://", 13) == 0 ||
-               strncmp(conninfo, "postgres://", 11) == 0;
-    PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
-    bool found = false;
-
-    *n = 0;
-    if (opts) {
-        for (PQconninfoOption *o = opts; o->keyword; o++)
-            if (strcmp(o->keyword, "password") == 0 && o->val && *o->val) {
-                add_secret(secrets, n, o->val, strlen(o->val));
-                found = true;
-            }
-        PQconninfoFree(opts);
-    }
-    if (uri) {
-        const char *auth = strstr(conninfo, "://") + 3;
-        size_t alen = strcspn(auth, "/?");
-        const char *at = memrchr(auth, '@', alen);
-        const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
-        if (colon) {
-            add_uri_secret(secrets, n, colon + 1, (size_t)(at - colon - 1));
-            found = true;
-        }
-    }
-    for (const char *p = conninfo; (p = strcasestr(p, "password")); p += 8) {
-        const char *v = p + 8;
-        while (*v == ' ' || *v == '\t')
-            v++;
-        if (*v != '=')
-            continue;
-        v++;
-        while (*v == ' ' || *v == '\t')
-            v++;
-        found = true;
-        if (*v == '\'') {
-            char value[256];
-            size_t j = 0;
-            const char *q = v + 1;
-            while (*q && *q != '\'') {
-                if (*q == '\\' && q[1])
-                    q++;
-                if (j < sizeof value - 1)
-                    value[j++] = *q;
-                q++;
-            }
-            add_secret(secrets, n, value, j);
-            add_secret(secrets, n, v + 1, (size_t)(q - v - 1));
-        } else {
-            size_t len = uri ? strcspn(v, "& \t\r\n") : strcspn(v, " \t\r\n");
-            if (uri)
-                add_uri_secret(secrets, n, v, len);
-            else
-                add_secret(secrets, n, v, len);
-        }
-    }
-    return found;
+    if (strcasestr(conninfo, "password"))
+        return true;
+    const char *auth = strstr(conninfo, "://");
+    if (!auth)
+        return false;
+    auth += 3;
+    size_t alen = strcspn(auth, "/?");
+    const char *at = memrchr(auth, '@', alen);
+    return at && memchr(auth, ':', (size_t)(at - auth));
 }
 
-/* Rewrite text with every occurrence of `secret` (or, with secret NULL, the
- * inside of every "quoted" fragment) replaced by ***, within size bytes. */
-static void replace_all(char *text, size_t size, const char *secret)
+static void mask_quoted(char *text, size_t size)
 {
-    char out[ERROR_MESSAGE_MAX * 2];
-    size_t slen = secret ? strlen(secret) : 0, j = 0;
-    const char *p = text;
-
-    if (secret && !slen)
-        return;
-    while (*p && j < sizeof out - 6) {
-        if (secret && strncmp(p, secret, slen) == 0) {
-            memcpy(out + j, "***", 3);
-            j += 3;
-            p += slen;
-        } else if (!secret && *p == '"' && strchr(p + 1, '"')) {
+    char out[ERROR_MESSAGE_MAX];
+    size_t j = 0;
+    for (const char *p = text; *p && j < sizeof out - 6;) {
+        const char *end = *p == '"' ? strchr(p + 1, '"') : NULL;
+        if (end) {
             memcpy(out + j, "\"***\"", 5);
             j += 5;
-            p = strchr(p + 1, '"') + 1;
+            p = end + 1;
         } else {
             out[j++] = *p++;
         }
@@ -171,49 +77,10 @@ static void replace_all(char *text, size_t size, const char *secret)
     snprintf(text, size, "%s", out);
 }
 
-static void mask_with(char secrets[][256], size_t n, char *text, size_t size)
-{
-    for (size_t i = 0; i < n; i++)
-        replace_all(text, size, secrets[i]);
-}
-
-void dbconn_mask_text(const char *conninfo, char *text, size_t size)
-{
-    char secrets[DBCONN_SECRETS][256];
-    size_t n;
-    find_secrets(conninfo, secrets, &n);
-    mask_with(secrets, n, text, size);
-}
-
 void dbconn_mask(const struct dbconn *c, char *text, size_t size)
 {
-    for (size_t i = 0; i < DBCONN_SECRETS; i++)
-        if (c->secrets[i][0])
-            replace_all(text, size, c->secrets[i]);
-}
-
-void dbconn_describe(const char *conninfo, char *out, size_t size)
-{
-    static const char *const shown[] = {"host", "hostaddr", "port", "user", "dbname"};
-    PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
-    size_t used = 0;
-
-    out[0] = '\0';
-    if (!opts) {
-        snprintf(out, size, "(unparsable conninfo)");
-        return;
-    }
-    for (size_t k = 0; k < sizeof shown / sizeof shown[0]; k++)
-        for (PQconninfoOption *o = opts; o->keyword; o++)
-            if (strcmp(o->keyword, shown[k]) == 0 && o->val && *o->val && used < size) {
-                int w = snprintf(out + used, size - used, "%s%s=%s", used ? " " : "",
-                                 o->keyword, o->val);
-                used += w > 0 ? (size_t)w : 0;
-            }
-    PQconninfoFree(opts);
-    if (!out[0])
-        snprintf(out, size, "(libpq defaults)");
-    dbconn_mask_text(conninfo, out, size);
+    if (c->conninfo)
+        pgconn_scrub(c->conninfo, text, size);
 }
 
 /* ---- errors ------------------------------------------------------------- */
@@ -357,33 +224,33 @@ int dbconn_open(struct dbconn *c, const char *label, const char *conninfo, int64
 {
     char *parse_error = NULL;
     PQconninfoOption *opts;
-    size_t nsecrets;
-    bool secretive;
     int rc;
 
     memset(c, 0, sizeof *c);
     snprintf(c->label, sizeof c->label, "%s", label);
-    secretive = find_secrets(conninfo, c->secrets, &nsecrets);
     opts = PQconninfoParse(conninfo, &parse_error);
     if (!opts) {
         char msg[ERROR_MESSAGE_MAX];
         snprintf(msg, sizeof msg, "%s", parse_error ? parse_error : "out of memory");
         PQfreemem(parse_error);
         flatten(msg);
-        if (secretive)
-            replace_all(msg, sizeof msg, NULL);
-        dbconn_mask(c, msg, sizeof msg);
+        if (looks_secret(conninfo))
+            mask_quoted(msg, sizeof msg);
         return error_set(err, ERR_USAGE,
                          "the %s conninfo cannot be parsed: %s; expected 'key=value ...' "
                          "(e.g. 'host=127.0.0.1 port=5432 dbname=app') or a postgresql:// URI",
                          label, msg);
     }
     PQconninfoFree(opts);
-    dbconn_describe(conninfo, c->where, sizeof c->where);
+    if (!(c->conninfo = strdup(conninfo)))
+        return error_set(err, ERR_NOMEM, "out of memory connecting to the %s database", label);
+    pgconn_mask(conninfo, c->where, sizeof c->where);
 
     c->pg = PQconnectStart(conninfo);
-    if (!c->pg)
-        return error_set(err, ERR_NOMEM, "out of memory connecting to the %s database", label);
+    if (!c->pg) {
+        rc = error_set(err, ERR_NOMEM, "out of memory connecting to the %s database", label);
+        goto fail;
+    }
     int64_t connect_deadline = dbconn_now_us() + CONNECT_TIMEOUT_US;
     if (deadline_us && deadline_us < connect_deadline)
         connect_deadline = deadline_us;
@@ -419,19 +286,25 @@ int dbconn_open(struct dbconn *c, const char *label, const char *conninfo, int64
 fail:
     PQfinish(c->pg);
     c->pg = NULL;
+    free(c->conninfo);
+    c->conninfo = NULL;
     return rc;
 }
 
 void dbconn_close(struct dbconn *c)
 {
-    if (!c || !c->pg)
+    if (!c)
         return;
-    if (c->streaming)
-        dbconn_stream_abandon(c);
-    if (PQtransactionStatus(c->pg) == PQTRANS_INTRANS)
-        PQclear(PQexec(c->pg, "COMMIT"));
-    PQfinish(c->pg);
-    c->pg = NULL;
+    if (c->pg) {
+        if (c->streaming)
+            dbconn_stream_abandon(c);
+        if (PQtransactionStatus(c->pg) == PQTRANS_INTRANS)
+            PQclear(PQexec(c->pg, "COMMIT"));
+        PQfinish(c->pg);
+        c->pg = NULL;
+    }
+    free(c->conninfo);
+    c->conninfo = NULL;
 }
 
 int dbconn_query(struct dbconn *c, const char *sql, int nparams, const char *const *params,

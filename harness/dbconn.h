@@ -3,8 +3,10 @@
  *
  * What this adds to libpq:
  *   - a password never reaches a message: every message that may quote the
- *     conninfo or the server's words goes through dbconn_mask(), and the
- *     connection is described by host, port, user and dbname only;
+ *     conninfo or the server's words goes through dbconn_mask()
+ *     (pgconn_scrub), the connection is described by pgconn_mask(), and the
+ *     parse errors of a conninfo that looks like it holds a password have
+ *     their quoted pieces blanked;
  *   - a session set up for stable text output (UTC, ISO dates, exact floats,
  *     hex bytea, UTF-8) inside one REPEATABLE READ READ ONLY transaction, so
  *     every query of a diff sees the same snapshot of the database;
@@ -29,13 +31,12 @@
 #include "errors.h"
 
 #define DBCONN_MIN_SERVER_VERSION 140000 /* hash_record_extended() */
-#define DBCONN_SECRETS 4
 
 struct dbconn {
     PGconn *pg;                 /* NULL until opened */
     char label[16];             /* "left", "right", "database" */
-    char where[320];            /* "host=... port=... user=... dbname=...", never a password */
-    char secrets[DBCONN_SECRETS][256]; /* strings that must never be printed */
+    char where[320];            /* pgconn_mask(): the conninfo, password masked */
+    char *conninfo;             /* our copy, to scrub messages with (pgconn_scrub) */
     int server_version;         /* e.g. 150018 */
     bool streaming;             /* a single-row query is in progress */
 };
@@ -54,12 +55,7 @@ int dbconn_open(struct dbconn *c, const char *label, const char *conninfo, int64
 /* Commit the read-only transaction (if still open) and disconnect. NULL ok. */
 void dbconn_close(struct dbconn *c);
 
-/* Describe a conninfo without its password ("host=db port=5432 dbname=app"). */
-void dbconn_describe(const char *conninfo, char *out, size_t size);
-/* Replace every secret of `conninfo` (its password, however written) in
- * text[0..] by "***", in place, staying within `size`. */
-void dbconn_mask_text(const char *conninfo, char *text, size_t size);
-/* The same with the secrets remembered by an opened connection. */
+/* Replace the connection's password in text[0..] (in place, within size). */
 void dbconn_mask(const struct dbconn *c, char *text, size_t size);
 
 /*

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scenario.h"
+
 /* Seed of the final mix of a row hash (column seeds: dbsql_column_hash).
  * Both sides use the same; changing it changes only the checksums. */
 #define SEED_MIX "2654435761"
@@ -405,8 +407,8 @@ static int plan_table(struct run *run, struct plan *p)
                 const char *name = w ? e->rename_right[i] : e->rename_left[i];
                 if (side_find(&p->side[w], name) < 0) {
                     char columns[1200];
-                    dbdiff_map_pointer(columns, sizeof columns, e->pointer, "columns");
-                    dbdiff_map_pointer(ptr, sizeof ptr, columns, e->rename_left[i]);
+                    scenario_pointer(columns, sizeof columns, e->pointer, "columns");
+                    scenario_pointer(ptr, sizeof ptr, columns, e->rename_left[i]);
                     return dbdiff_map_error(o->map, ptr, run->err,
                                             "no column '%s' in the %s side of table '%s'",
                                             name, SIDE_NAME[w], t->name);

@@ -1,34 +1,17 @@
 #include "dbdiff_map.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "fileutil.h"
 #include "json_locate.h"
+#include "scenario.h"
 
 #define MAP_VERSION 1
-
-void dbdiff_map_pointer(char *out, size_t size, const char *base, const char *member)
-{
-    size_t j = (size_t)snprintf(out, size, "%s/", base);
-    for (const char *p = member; *p && j + 3 < size; p++) {
-        if (*p == '~' || *p == '/') {
-            out[j++] = '~';
-            out[j++] = *p == '~' ? '0' : '1';
-        } else {
-            out[j++] = *p;
-        }
-    }
-    if (j < size)
-        out[j] = '\0';
-}
 
 static int locate_error(const char *text, size_t len, const char *source, const char *pointer,
                         struct error *err, const char *fmt, va_list ap)
@@ -86,7 +69,7 @@ static int check_members(struct parser *p, json_t *obj, const char *pointer,
             ok |= strcmp(*a, key) == 0;
         if (!ok) {
             char ptr[1024];
-            dbdiff_map_pointer(ptr, sizeof ptr, pointer, key);
+            scenario_pointer(ptr, sizeof ptr, pointer, key);
             return perr(p, ptr, "unknown member '%s'; expected %s", key, expected);
         }
     }
@@ -144,7 +127,7 @@ static int parse_side(struct parser *p, json_t *v, const char *pointer,
     if (!!table == !!query)
         return perr(p, pointer, "expected exactly one of 'table' and 'query'");
     json_t *s = table ? table : query;
-    dbdiff_map_pointer(ptr, sizeof ptr, pointer, table ? "table" : "query");
+    scenario_pointer(ptr, sizeof ptr, pointer, table ? "table" : "query");
     if (!json_is_string(s) || !json_string_length(s))
         return perr(p, ptr, "expected a non-empty string");
     const char *copy = arena_strdup(&p->m->arena, json_string_value(s));
@@ -167,7 +150,7 @@ static int parse_table(struct parser *p, const char *name, json_t *v,
     int rc;
 
     memset(t, 0, sizeof *t);
-    dbdiff_map_pointer(pointer, sizeof pointer, "/tables", name);
+    scenario_pointer(pointer, sizeof pointer, "/tables", name);
     t->name = arena_strdup(&p->m->arena, name);
     t->pointer = arena_strdup(&p->m->arena, pointer);
     if (!t->name || !t->pointer)
@@ -181,27 +164,27 @@ static int parse_table(struct parser *p, const char *name, json_t *v,
                             "'left', 'right', 'key', 'ignore', 'columns' or 'skip'")))
         return rc;
     if ((m = json_object_get(v, "left"))) {
-        dbdiff_map_pointer(ptr, sizeof ptr, pointer, "left");
+        scenario_pointer(ptr, sizeof ptr, pointer, "left");
         if ((rc = parse_side(p, m, ptr, &t->left)))
             return rc;
     }
     if ((m = json_object_get(v, "right"))) {
-        dbdiff_map_pointer(ptr, sizeof ptr, pointer, "right");
+        scenario_pointer(ptr, sizeof ptr, pointer, "right");
         if ((rc = parse_side(p, m, ptr, &t->right)))
             return rc;
     }
     if ((m = json_object_get(v, "key"))) {
-        dbdiff_map_pointer(ptr, sizeof ptr, pointer, "key");
+        scenario_pointer(ptr, sizeof ptr, pointer, "key");
         if ((rc = string_list(p, m, ptr, false, &t->key, &t->nkey)))
             return rc;
     }
     if ((m = json_object_get(v, "ignore"))) {
-        dbdiff_map_pointer(ptr, sizeof ptr, pointer, "ignore");
+        scenario_pointer(ptr, sizeof ptr, pointer, "ignore");
         if ((rc = string_list(p, m, ptr, true, &t->ignore, &t->nignore)))
             return rc;
     }
     if ((m = json_object_get(v, "skip"))) {
-        dbdiff_map_pointer(ptr, sizeof ptr, pointer, "skip");
+        scenario_pointer(ptr, sizeof ptr, pointer, "skip");
         if (!json_is_boolean(m))
             return perr(p, ptr, "expected true or false");
         t->skip = json_is_true(m);
@@ -210,7 +193,7 @@ static int parse_table(struct parser *p, const char *name, json_t *v,
         const char *key;
         json_t *value;
         size_t n = json_object_size(m), i = 0;
-        dbdiff_map_pointer(ptr, sizeof ptr, pointer, "columns");
+        scenario_pointer(ptr, sizeof ptr, pointer, "columns");
         if (!json_is_object(m))
             return perr(p, ptr, "expected an object {\"left column\": \"right column\", ...}");
         t->rename_left = arena_alloc(&p->m->arena, (n ? n : 1) * sizeof *t->rename_left);
@@ -219,7 +202,7 @@ static int parse_table(struct parser *p, const char *name, json_t *v,
             return nomem(p);
         json_object_foreach(m, key, value) {
             char vptr[1024];
-            dbdiff_map_pointer(vptr, sizeof vptr, ptr, key);
+            scenario_pointer(vptr, sizeof vptr, ptr, key);
             if (!*key || !json_is_string(value) || !json_string_length(value))
                 return perr(p, vptr, "expected the right-side name of column '%s' "
                                      "(a non-empty string)", key);
@@ -316,44 +299,19 @@ out:
 
 int dbdiff_map_load(const char *path, struct dbdiff_map **out, struct error *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    char *text = NULL;
-    size_t len = 0;
+    char *text;
+    size_t len;
     int rc;
 
     *out = NULL;
-    if (fd < 0)
-        return error_errno(err, ERR_INPUT, errno, "cannot open map file '%s'", path);
-    if (fstat(fd, &st) != 0) {
-        rc = error_errno(err, ERR_IO, errno, "cannot read map file '%s'", path);
-        goto out;
-    }
-    if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > DBDIFF_MAP_MAX_BYTES) {
-        rc = error_set(err, ERR_INPUT, "map file '%s' is %s; expected a JSON file of at most "
-                       "%u MB", path, S_ISREG(st.st_mode) ? "too large" : "not a regular file",
-                       DBDIFF_MAP_MAX_BYTES >> 20);
-        goto out;
-    }
-    text = malloc((size_t)st.st_size + 1);
-    if (!text) {
-        rc = error_set(err, ERR_NOMEM, "out of memory reading '%s'", path);
-        goto out;
-    }
-    while (len < (size_t)st.st_size) {
-        ssize_t n = read(fd, text + len, (size_t)st.st_size - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            rc = error_errno(err, ERR_IO, n ? errno : EIO, "cannot read map file '%s'", path);
-            goto out;
-        }
-        len += (size_t)n;
+    if ((rc = file_read_text(path, DBDIFF_MAP_MAX_BYTES, "map file", &text, &len, err))) {
+        /* A map that cannot be opened is a wrong argument, not a broken machine. */
+        if (rc == ERR_IO && err)
+            err->code = rc = ERR_INPUT;
+        return rc;
     }
     rc = dbdiff_map_parse(text, len, path, out, err);
-out:
     free(text);
-    close(fd);
     return rc;
 }
 

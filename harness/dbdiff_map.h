@@ -75,7 +75,4 @@ const struct dbdiff_map_table *dbdiff_map_find(const struct dbdiff_map *m, const
 int dbdiff_map_error(const struct dbdiff_map *m, const char *pointer, struct error *err,
                      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-/* Append RFC 6901 escaping of a member name to a pointer ("a/b" → "a~1b"). */
-void dbdiff_map_pointer(char *out, size_t size, const char *base, const char *member);
-
 #endif
