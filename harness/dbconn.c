@@ -37,46 +37,6 @@ int64_t dbconn_now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* ---- secrets ------------------------------------------------------------ */
-
-/*
- * Passwords that libpq can parse are masked by pgconn_scrub() and
- * pgconn_mask().  A conninfo libpq cannot parse gets an error message that
- * quotes pieces of it ("missing \"=\" after \"cret\""), possibly of the
- * password: when the string looks like it holds one, every quoted piece is
- * blanked.
- */
-static bool looks_secret(const char *conninfo)
-{
-    if (strcasestr(conninfo, "password"))
-        return true;
-    const char *auth = strstr(conninfo, "://");
-    if (!auth)
-        return false;
-    auth += 3;
-    size_t alen = strcspn(auth, "/?");
-    const char *at = memrchr(auth, '@', alen);
-    return at && memchr(auth, ':', (size_t)(at - auth));
-}
-
-static void mask_quoted(char *text, size_t size)
-{
-    char out[ERROR_MESSAGE_MAX];
-    size_t j = 0;
-    for (const char *p = text; *p && j < sizeof out - 6;) {
-        const char *end = *p == '"' ? strchr(p + 1, '"') : NULL;
-        if (end) {
-            memcpy(out + j, "\"***\"", 5);
-            j += 5;
-            p = end + 1;
-        } else {
-            out[j++] = *p++;
-        }
-    }
-    out[j] = '\0';
-    snprintf(text, size, "%s", out);
-}
-
 void dbconn_mask(const struct dbconn *c, char *text, size_t size)
 {
     if (c->conninfo)
@@ -234,8 +194,7 @@ int dbconn_open(struct dbconn *c, const char *label, const char *conninfo, int64
         snprintf(msg, sizeof msg, "%s", parse_error ? parse_error : "out of memory");
         PQfreemem(parse_error);
         flatten(msg);
-        if (looks_secret(conninfo))
-            mask_quoted(msg, sizeof msg);
+        pgconn_scrub(conninfo, msg, sizeof msg);
         return error_set(err, ERR_USAGE,
                          "the %s conninfo cannot be parsed: %s; expected 'key=value ...' "
                          "(e.g. 'host=127.0.0.1 port=5432 dbname=app') or a postgresql:// URI",
