@@ -14,5 +14,6 @@
 #define REHEARSE_COMMANDS_H
 
 int cmd_trace(int argc, char **argv);
+int cmd_proxy(int argc, char **argv);
 
 #endif

@@ -18,6 +18,7 @@ struct command {
 
 static const struct command commands[] = {
     {"trace", cmd_trace, "inspect traces: show, stats"},
+    {"proxy", cmd_proxy, "run the fault proxy: relay TCP with network faults (toxics)"},
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
