@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cmd_trace.h"
 #include "commands.h"
 #include "trace_reader.h"
 
@@ -21,6 +22,9 @@ static int trace_show(int argc, char **argv);
 
 static const struct trace_subcommand subcommands[] = {
     {"show", trace_show, "print transactions (TSV: conn, start, method, host, target, status)"},
+    {"stats", cmd_trace_stats, "counts per method, status, endpoint, connection; duration, rate"},
+    {"import-har", cmd_trace_import_har, "convert a HAR 1.2 file (browsers, proxies) into a trace"},
+    {"export-har", cmd_trace_export_har, "convert a trace into a HAR 1.2 file"},
 };
 #define SUBCOMMAND_COUNT (sizeof subcommands / sizeof subcommands[0])
 

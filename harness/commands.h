@@ -13,6 +13,7 @@
 #ifndef REHEARSE_COMMANDS_H
 #define REHEARSE_COMMANDS_H
 
+int cmd_capture(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_proxy(int argc, char **argv);
 

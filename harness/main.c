@@ -17,7 +17,8 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"trace", cmd_trace, "inspect traces: show, stats"},
+    {"capture", cmd_capture, "capture HTTP/1.x traffic (pcap file or interface) into a trace"},
+    {"trace", cmd_trace, "inspect and convert traces: show, stats, import-har, export-har"},
     {"proxy", cmd_proxy, "run the fault proxy: relay TCP with network faults (toxics)"},
 };
 

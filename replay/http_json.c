@@ -10,7 +10,8 @@
 /* NUL is legal JSON (\u0000) but many readers reject it: treat as binary. */
 static bool is_text(const void *data, size_t len)
 {
-    return utf8_valid(data, len) && memchr(data, '\0', len) == NULL;
+    /* len 0 first: an empty body may have a NULL pointer (memchr(NULL) is UB) */
+    return len == 0 || (utf8_valid(data, len) && memchr(data, '\0', len) == NULL);
 }
 
 int http_json_write_headers(struct buf *out, const struct http_header *h, size_t n)

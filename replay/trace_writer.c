@@ -169,6 +169,14 @@ int trace_writer_close(struct trace_writer *w, struct error *err)
     return rc;
 }
 
+void trace_writer_discard(struct trace_writer *w)
+{
+    if (!w)
+        return;
+    outfile_discard(w->file);
+    free(w);
+}
+
 uint64_t trace_writer_bytes(const struct trace_writer *w)
 {
     return outfile_bytes(w->file);

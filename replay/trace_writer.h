@@ -41,6 +41,10 @@ int trace_writer_flush(struct trace_writer *w, struct error *err);
  * On failure the .partial file is left in place and named in the error. */
 int trace_writer_close(struct trace_writer *w, struct error *err);
 
+/* Give up: close and delete PATH.partial (a run that failed and whose
+ * partial output is of no use); frees w (NULL is fine). */
+void trace_writer_discard(struct trace_writer *w);
+
 /* Bytes written so far (uncompressed), and transactions written. */
 uint64_t trace_writer_bytes(const struct trace_writer *w);
 uint64_t trace_writer_count(const struct trace_writer *w);

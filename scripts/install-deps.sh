@@ -14,6 +14,7 @@ core=(
   libpcap-dev libcurl4-openssl-dev libjansson-dev libpq-dev libssl-dev zlib1g-dev
   libhttp-parser-dev libmicrohttpd-dev libcriterion-dev
   postgresql
+  python3 python3-jsonschema
 )
 bench=(tshark wrk nginx-light hyperfine)
 fixtures=(tcpdump tshark python3 python3-scapy iproute2)
