@@ -18,26 +18,13 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "now.h"
 
 #define FAULT_APPLICATION_NAME "rehearse-fault"
 #define LOCK_ACQUIRE_DEFAULT_MS 10000
 #define LOCK_END_MS 5000        /* bound on the ROLLBACK that ends a lock */
 #define LOCK_FREE_WAIT_MS 5000  /* db_lock_free waits this long, then lets go */
 #define GONE_POLL_US 10000
-
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int64_t wall_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* libpq's messages end with a newline; drop it for ours. */
 static const char *pq_message(const char *msg, char *out, size_t size)
@@ -57,7 +44,7 @@ static enum wait_result wait_io(PGconn *conn, short events, int cancel_fd, int64
 {
     for (;;) {
         struct pollfd fds[2] = {{PQsocket(conn), events, 0}, {cancel_fd, POLLIN, 0}};
-        int64_t left = deadline - mono_us();
+        int64_t left = deadline - now_mono_us();
         if (left <= 0)
             return WAIT_TIMEOUT;
         int n = poll(fds, cancel_fd >= 0 ? 2 : 1, (int)((left + 999) / 1000));
@@ -125,7 +112,7 @@ static void cancel_and_drain(PGconn *conn)
         PQcancel(cancel, errbuf, sizeof errbuf);
         PQfreeCancel(cancel);
     }
-    int64_t until = mono_us() + 1000000;
+    int64_t until = now_mono_us() + 1000000;
     while (PQstatus(conn) == CONNECTION_OK) {
         if (!PQconsumeInput(conn))
             return;
@@ -242,13 +229,13 @@ static int act(const char *conninfo, const struct db_backend_filter *f, bool ter
     int rc;
 
     memset(res, 0, sizeof *res);
-    res->started_us = wall_us();
+    res->started_us = now_wall_us();
     if (filter_empty(f))
         return error_set(err, ERR_USAGE,
                          "refusing to %s every session of the server: give an application "
                          "name, database, client address, client ports or query text",
                          verb);
-    deadline = mono_us() + (int64_t)(deadline_ms > 0 ? deadline_ms : DB_FAULT_DEADLINE_MS) * 1000;
+    deadline = now_mono_us() + (int64_t)(deadline_ms > 0 ? deadline_ms : DB_FAULT_DEADLINE_MS) * 1000;
     buf_init(&ports, 1 << 20);
     buf_init(&pids, 1 << 20);
     if (f->client_ports && f->nclient_ports) {
@@ -312,7 +299,7 @@ static int act(const char *conninfo, const struct db_backend_filter *f, bool ter
         PQclear(r);
         r = NULL;
         res->gone = res->matched - (left < res->matched ? left : res->matched);
-        if (left == 0 || mono_us() + GONE_POLL_US >= deadline)
+        if (left == 0 || now_mono_us() + GONE_POLL_US >= deadline)
             break;
         usleep(GONE_POLL_US);
     }
@@ -323,7 +310,7 @@ out:
     PQfinish(conn);
     buf_release(&ports);
     buf_release(&pids);
-    res->finished_us = wall_us();
+    res->finished_us = now_wall_us();
     return rc;
 }
 
@@ -393,7 +380,7 @@ static void lock_set(struct db_lock *l, enum db_lock_state state, const struct e
 {
     pthread_mutex_lock(&l->mu);
     l->info.state = state;
-    int64_t now = wall_us();
+    int64_t now = now_wall_us();
     if (state == DB_LOCK_WAITING)
         l->info.requested_us = now;
     else if (state == DB_LOCK_HELD)
@@ -426,7 +413,7 @@ static void *lock_main(void *arg)
     error_init(&err);
     /* The acquire timeout runs on the server (lock_timeout); ours is a
      * safety net a little later. */
-    deadline = mono_us() + (l->acquire_timeout_ms + 2000) * 1000;
+    deadline = now_mono_us() + (l->acquire_timeout_ms + 2000) * 1000;
     rc = connect_bounded(&conn, l->conninfo, DB_LOCK_APPLICATION_NAME, deadline, l->end_fd, &err);
     if (rc) {
         if (rc == ERR_INTERRUPTED) {
@@ -461,7 +448,7 @@ static void *lock_main(void *arg)
 
     /* Hold it: wait for the end of the duration, an early end, or the
      * connection dying under us (a terminate fault, a server crash). */
-    int64_t until = mono_us() + l->duration_ms * 1000;
+    int64_t until = now_mono_us() + l->duration_ms * 1000;
     for (;;) {
         enum wait_result w = wait_io(conn, POLLIN, l->end_fd, until);
         if (w == WAIT_READY) {
@@ -482,7 +469,7 @@ static void *lock_main(void *arg)
     }
     /* ROLLBACK ends it; if that does not answer, closing the connection
      * makes the server roll back all the same. */
-    rc = exec_bounded(conn, "ROLLBACK", -1, NULL, mono_us() + LOCK_END_MS * 1000, -1, &r, &err);
+    rc = exec_bounded(conn, "ROLLBACK", -1, NULL, now_mono_us() + LOCK_END_MS * 1000, -1, &r, &err);
     PQclear(r);
     PQfinish(conn);
     conn = NULL;

@@ -191,46 +191,47 @@ Test(fault_proxy, bandwidth_limits_the_rate_within_twenty_percent)
     rig_stop(&r);
 }
 
-Test(fault_proxy, reset_peer_gives_the_client_a_connection_reset)
+/* Connect, send "hello", read until the connection ends: what came back,
+ * how it ended (0: FIN, else the errno) and when (ms after the send). */
+static size_t hello_until_end(struct rig *r, int *end, double *ms)
 {
-    struct rig r;
-    rig_start(&r, TESTNET_ECHO, 0, 1);
-    add(&r, "upstream:reset_peer:timeout=150");
-    int fd = testnet_connect(r.port);
+    char buf[64];
+    int fd = testnet_connect(r->port);
     cr_assert_geq(fd, 0);
     int64_t start = testnet_now_us();
     cr_assert_eq(testnet_send_all(fd, "hello", 5), 0);
-    char buf[64];
+    size_t got = testnet_recv_all(fd, buf, sizeof buf, end, NULL);
+    *ms = ms_since(start);
+    close(fd);
+    return got;
+}
+
+Test(fault_proxy, reset_peer_gives_the_client_a_connection_reset)
+{
+    struct rig r;
     int end;
-    size_t got = testnet_recv_all(fd, buf, sizeof buf, &end, NULL);
-    double ms = ms_since(start);
-    cr_assert_eq(got, 0, "the data is swallowed");
+    double ms;
+    rig_start(&r, TESTNET_ECHO, 0, 1);
+    add(&r, "upstream:reset_peer:timeout=150");
+    cr_assert_eq(hello_until_end(&r, &end, &ms), 0, "the data is swallowed");
     cr_assert_eq(end, ECONNRESET, "expected ECONNRESET, got %s", strerror(end));
     cr_assert(ms >= 150 && ms < 150 + 300, "reset after %.1f ms, expected 150", ms);
     cr_assert_eq(stats(&r).reset_by_toxics, 1);
-    close(fd);
     rig_stop(&r);
 }
 
 Test(fault_proxy, timeout_swallows_data_then_closes_after_its_time)
 {
     struct rig r;
+    int end;
+    double ms;
     rig_start(&r, TESTNET_ECHO, 0, 1);
     add(&r, "timeout:timeout=300");
-    int fd = testnet_connect(r.port);
-    cr_assert_geq(fd, 0);
-    int64_t start = testnet_now_us();
-    cr_assert_eq(testnet_send_all(fd, "hello", 5), 0);
-    char buf[64];
-    int end;
-    size_t got = testnet_recv_all(fd, buf, sizeof buf, &end, NULL);
-    double ms = ms_since(start);
-    cr_assert_eq(got, 0);
+    cr_assert_eq(hello_until_end(&r, &end, &ms), 0);
     cr_assert_eq(end, 0, "closed with FIN, got %s", strerror(end));
     cr_assert(ms >= 280 && ms < 300 + 300, "closed after %.1f ms, expected 300", ms);
     cr_assert_eq(stats(&r).closed_by_toxics, 1);
     cr_assert_eq(stats(&r).bytes_dropped, 5);
-    close(fd);
     rig_stop(&r);
 }
 
