@@ -704,11 +704,21 @@ void *fault_loop_main(void *arg)
             for (size_t i = 0; i < p->ntlinks; i++)
                 if (p->tlinks[i]->accept_again)
                     link_accept(p, p->tlinks[i]);
-        while (p->graveyard) {
-            struct fp_conn *c = p->graveyard;
-            p->graveyard = c->dead_next;
-            conn_free(c);
+        /* A connection closed after it was put on the run-again list stays
+         * until that list has let go of it (next iteration). */
+        struct fp_conn *dead = p->graveyard, *keep = NULL;
+        p->graveyard = NULL;
+        while (dead) {
+            struct fp_conn *c = dead;
+            dead = c->dead_next;
+            if (c->run_again) {
+                c->dead_next = keep;
+                keep = c;
+            } else {
+                conn_free(c);
+            }
         }
+        p->graveyard = keep;
     }
 
     for (size_t i = 0; i < p->ntlinks; i++) {

@@ -576,3 +576,29 @@ Test(fault_proxy, control_calls_return_within_their_deadline_under_load)
     cr_assert_lt(worst, 1000, "the slowest add+remove took %.1f ms", worst);
     rig_stop(&r);
 }
+
+Test(fault_proxy, clients_that_reset_mid_transfer_are_cleaned_up)
+{
+    struct rig r;
+    static char burst[1 << 20];
+    rig_start(&r, TESTNET_ECHO, 0, 1);
+    for (int round = 0; round < 20; round++) {
+        int fd = testnet_connect(r.port);
+        cr_assert_geq(fd, 0);
+        struct timeval tv = {0, 100 * 1000};
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+        send(fd, burst, sizeof burst, MSG_NOSIGNAL); /* as much as goes in 100 ms */
+        struct linger lg = {1, 0};
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        close(fd); /* RST with data in flight both ways */
+    }
+    int fd = testnet_connect(r.port);
+    cr_assert_geq(fd, 0);
+    cr_assert_geq(testnet_roundtrip_ms(fd, "still here"), 0);
+    close(fd);
+    for (int i = 0; i < 200 && stats(&r).connections_open > 0; i++)
+        usleep(10000);
+    cr_assert_eq(stats(&r).connections_open, 0);
+    cr_assert_eq(stats(&r).connections_total, 21);
+    rig_stop(&r);
+}
