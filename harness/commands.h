@@ -19,5 +19,6 @@ int cmd_run(int argc, char **argv);
 int cmd_json_diff(int argc, char **argv);
 int cmd_json_patch(int argc, char **argv);
 int cmd_dbdiff(int argc, char **argv);
+int cmd_proxy(int argc, char **argv);
 
 #endif
