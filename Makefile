@@ -102,7 +102,14 @@ $(BUILD)/fixtures/%: fixtures/bin/%.c $(LIB)
 	@$(if $(Q),echo "  FIXTURE $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(FIXTURE_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) $(FIXTURE_LIBS)
 
-fixtures: $(FIXTURE_BINS)
+# The demo services (fixtures/demo/README.md): two versions sharing demo_service.c.
+DEMO_BINS := $(BUILD)/fixtures/demo_v1 $(BUILD)/fixtures/demo_v2
+$(BUILD)/fixtures/demo_%: fixtures/demo/service_%.c fixtures/demo/demo_service.c fixtures/demo/demo_service.h
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FIXTURE $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(FIXTURE_CFLAGS) $(ALL_LDFLAGS) -o $@ $(filter %.c,$^) $(PKG_LIBS) $(FIXTURE_LIBS)
+
+fixtures: $(FIXTURE_BINS) $(DEMO_BINS)
 tests: $(TEST_BINS)
 
 deps:

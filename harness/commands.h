@@ -19,5 +19,7 @@ int cmd_replay(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_json_diff(int argc, char **argv);
 int cmd_json_patch(int argc, char **argv);
+int cmd_dbdiff(int argc, char **argv);
+int cmd_proxy(int argc, char **argv);
 
 #endif

@@ -23,6 +23,8 @@ static const struct command commands[] = {
     {"run", cmd_run, "run a rehearsal scenario (services, SQL migrations, assertions)"},
     {"json-diff", cmd_json_diff, "the RFC 6902 patch between two JSON documents"},
     {"json-patch", cmd_json_patch, "apply an RFC 6902 JSON Patch to a document"},
+    {"dbdiff", cmd_dbdiff, "compare the schema and rows of two PostgreSQL databases"},
+    {"proxy", cmd_proxy, "run the fault proxy: relay TCP with network faults (toxics)"},
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
