@@ -15,6 +15,7 @@
 
 int cmd_capture(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_json_diff(int argc, char **argv);
 int cmd_json_patch(int argc, char **argv);
