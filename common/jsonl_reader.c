@@ -15,8 +15,9 @@
 struct jsonl_reader {
     char *path;
     gzFile gz;
-    struct buf pending;   /* bytes read but not yet returned as lines */
-    size_t scan_from;     /* pending[0..scan_from) holds no newline */
+    struct buf pending;   /* bytes read; pending[start..len) not yet returned */
+    size_t start;         /* lines are consumed by moving this, not the bytes */
+    size_t scan_from;     /* pending[start..scan_from) holds no newline */
     size_t max_line;
     int eof;
     json_t *value;
@@ -83,11 +84,9 @@ static int fill(struct jsonl_reader *r, struct error *err)
     return n;
 }
 
-int jsonl_reader_next(struct jsonl_reader *r, json_t **value, struct error *err)
+int jsonl_reader_next_line(struct jsonl_reader *r, const char **line, size_t *line_len,
+                           struct error *err)
 {
-    json_error_t jerr;
-
-    *value = NULL;
     json_decref(r->value);
     r->value = NULL;
     for (;;) {
@@ -95,14 +94,18 @@ int jsonl_reader_next(struct jsonl_reader *r, json_t **value, struct error *err)
         size_t len;
 
         if (r->consumed) {
-            buf_consume(&r->pending, r->consumed);
+            r->start += r->consumed;
+            r->scan_from = r->start;
             r->consumed = 0;
-            r->scan_from = 0;
         }
         nl = r->pending.len > r->scan_from
                  ? memchr(r->pending.data + r->scan_from, '\n', r->pending.len - r->scan_from)
                  : NULL;
         if (!nl && !r->eof) {
+            /* Move the unreturned bytes to the front only now, once per
+             * read, instead of once per line (quadratic in the chunk). */
+            buf_consume(&r->pending, r->start);
+            r->start = 0;
             r->scan_from = r->pending.len;
             if (r->pending.len > r->max_line)
                 return error_set(err, ERR_TOOBIG,
@@ -116,10 +119,10 @@ int jsonl_reader_next(struct jsonl_reader *r, json_t **value, struct error *err)
                 r->eof = 1;
             continue;
         }
-        if (!nl && r->pending.len == 0)
+        if (!nl && r->pending.len == r->start)
             return 0;
-        len = nl ? (size_t)(nl - r->pending.data) : r->pending.len;
-        r->line = r->pending.data;
+        len = nl ? (size_t)(nl - (r->pending.data + r->start)) : r->pending.len - r->start;
+        r->line = r->pending.data + r->start;
         r->line_len = len;
         r->line_number++;
         r->line_offset = r->next_offset;
@@ -133,16 +136,38 @@ int jsonl_reader_next(struct jsonl_reader *r, json_t **value, struct error *err)
             i++;
         if (i == len)
             continue;
-        r->value = json_loadb(r->line, len, 0, &jerr);
-        if (!r->value)
-            return error_set(err, ERR_INPUT,
-                             "%s:%llu:%d: invalid JSON (byte offset %llu): %s",
-                             r->path, (unsigned long long)r->line_number, jerr.column,
-                             (unsigned long long)(r->line_offset + (uint64_t)jerr.position),
-                             jerr.text);
-        *value = r->value;
+        *line = r->line;
+        *line_len = len;
         return 1;
     }
+}
+
+int jsonl_reader_parse_line(struct jsonl_reader *r, json_t **value, struct error *err)
+{
+    json_error_t jerr;
+
+    json_decref(r->value);
+    r->value = json_loadb(r->line, r->line_len, 0, &jerr);
+    if (!r->value)
+        return error_set(err, ERR_INPUT, "%s:%llu:%d: invalid JSON (byte offset %llu): %s",
+                         r->path, (unsigned long long)r->line_number, jerr.column,
+                         (unsigned long long)(r->line_offset + (uint64_t)jerr.position),
+                         jerr.text);
+    *value = r->value;
+    return 1;
+}
+
+int jsonl_reader_next(struct jsonl_reader *r, json_t **value, struct error *err)
+{
+    const char *line;
+    size_t len;
+    int rc;
+
+    *value = NULL;
+    rc = jsonl_reader_next_line(r, &line, &len, err);
+    if (rc <= 0)
+        return rc;
+    return jsonl_reader_parse_line(r, value, err);
 }
 
 const char *jsonl_reader_line_text(const struct jsonl_reader *r, size_t *len)
