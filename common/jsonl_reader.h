@@ -28,6 +28,14 @@ int jsonl_reader_open(struct jsonl_reader **out, const char *path, size_t max_li
  */
 int jsonl_reader_next(struct jsonl_reader *r, json_t **value, struct error *err);
 
+/* The same in two steps, for callers with a faster way to read some lines:
+ * the next non-empty line, unparsed (1 with *line and *len borrowed until the
+ * next call, 0 at end of file), then, if wanted, its parsed value (1, or an
+ * ERR_INPUT naming file, line, column and byte offset). */
+int jsonl_reader_next_line(struct jsonl_reader *r, const char **line, size_t *len,
+                           struct error *err);
+int jsonl_reader_parse_line(struct jsonl_reader *r, json_t **value, struct error *err);
+
 /* The raw text of the last line returned (no newline); borrowed likewise. */
 const char *jsonl_reader_line_text(const struct jsonl_reader *r, size_t *len);
 uint64_t jsonl_reader_line_number(const struct jsonl_reader *r); /* 1-based */
