@@ -18,5 +18,6 @@ int cmd_trace(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_json_diff(int argc, char **argv);
 int cmd_json_patch(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 
 #endif

@@ -22,6 +22,7 @@ static const struct command commands[] = {
     {"run", cmd_run, "run a rehearsal scenario (services, SQL migrations, assertions)"},
     {"json-diff", cmd_json_diff, "the RFC 6902 patch between two JSON documents"},
     {"json-patch", cmd_json_patch, "apply an RFC 6902 JSON Patch to a document"},
+    {"diff", cmd_diff, "compare the responses of a replay's targets, noise cancelled: DIFF.json"},
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
