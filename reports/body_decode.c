@@ -339,7 +339,8 @@ void body_decode(struct body_decoder *d, const struct http_message *m, bool omit
         }
     }
     if (view->flags & (BODY_UNDECODABLE | BODY_CAPPED)) {
-        /* compared as received, byte for byte */
+        /* compared as received, byte for byte: nothing was undone */
+        view->flags &= ~(unsigned)(BODY_GZIP | BODY_DEFLATE);
         view->data = (const char *)m->body;
         view->len = m->body_len;
         view->cls = BODY_BINARY;
@@ -349,6 +350,7 @@ void body_decode(struct body_decoder *d, const struct http_message *m, bool omit
     if (!is_utf8_name(view->charset)) {
         int r = convert(d, view->charset, view->data, view->len);
         if (r != 0) {
+            view->flags &= ~(unsigned)(BODY_GZIP | BODY_DEFLATE);
             view->flags |= r > 0 ? BODY_CAPPED : BODY_UNDECODABLE;
             view->data = (const char *)m->body;
             view->len = m->body_len;

@@ -236,6 +236,12 @@ static int compare_header(struct resp_diff *d, const struct http_message *a,
         }
         return 0;
     }
+    /* named by a rule: as the rule spells it ("ETag", not "Etag") */
+    if (rule >= 0) {
+        const struct diff_rule_info *info = diff_rules_info(opt->rules, (unsigned)rule);
+        if (info && strcmp(info->subject, "*") != 0 && strlen(info->subject) == len)
+            memcpy(canon, info->subject, len);
+    }
     if (opt->hits && rule >= 0)
         opt->hits[rule]++; /* a "headers" rule: one more header it had compared */
     else if (opt->default_hits && rule < 0)
