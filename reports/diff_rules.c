@@ -706,8 +706,8 @@ enum diff_header_decision diff_rules_header(const struct diff_rules *r, const ch
     enum diff_header_decision d = DIFF_HEADER_SKIP;
     int id = -1;
 
-    if (strcasecmp(name, "Content-Type") == 0)
-        d = DIFF_HEADER_COMPARE;
+    /* a rule that names the header decides (and gets the hit); else the
+     * built-in rule compares Content-Type */
     for (size_t i = 0; r && i < r->count && d == DIFF_HEADER_SKIP; i++) {
         const struct rule *x = &r->rules[i];
         if (x->info.kind == DIFF_RULE_HEADER && rule_in_scope(r, x, method, tmpl) &&
@@ -716,6 +716,8 @@ enum diff_header_decision diff_rules_header(const struct diff_rules *r, const ch
             id = (int)i;
         }
     }
+    if (d == DIFF_HEADER_SKIP && strcasecmp(name, "Content-Type") == 0)
+        d = DIFF_HEADER_COMPARE;
     for (size_t i = 0; r && i < r->count && d == DIFF_HEADER_COMPARE; i++) {
         const struct rule *x = &r->rules[i];
         if (x->info.kind == DIFF_RULE_IGNORE_HEADER && rule_in_scope(r, x, method, tmpl) &&

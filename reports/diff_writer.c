@@ -619,8 +619,10 @@ static void write_rules(struct jw *w, const struct dwriter_input *in)
         const char *kind = diff_rule_kind_name(r->kind);
         snprintf(id, sizeof id, "%s#%zu", kind, ++per_kind[r->kind & 15]);
         snprintf(where, sizeof where, "%s:%zu:%zu", file, r->line, r->column);
+        /* the diff counts body and header rules, the redactor its own */
         rule_entry(w, id, where, kind, r->subject,
-                   strcmp(r->scope, "global") == 0 ? "*" : r->scope, in->rule_hits[i]);
+                   strcmp(r->scope, "global") == 0 ? "*" : r->scope,
+                   in->rule_hits[i] + dredact_rule_hits(in->redact, i));
         if (r->keys) {
             key(w, "keys");
             begin(w, '[', true);

@@ -903,3 +903,67 @@ Test(respdiff, rules_that_ignore_paths_and_headers_count_their_hits)
     cr_assert_eq(rb_int(d, "rules.4.hits"), 4);
     json_decref(d);
 }
+
+/* Replace every occurrence of `from` in s by `to` (returns a new string). */
+static char *replace_all(const char *s, const char *from, const char *to)
+{
+    size_t n = 0, fl = strlen(from), tl = strlen(to);
+    const char *p = s;
+    char *out, *o;
+    while ((p = strstr(p, from))) {
+        n++;
+        p += fl;
+    }
+    out = malloc(strlen(s) + n * tl + 1);
+    for (o = out, p = s;;) {
+        const char *hit = strstr(p, from);
+        size_t k = hit ? (size_t)(hit - p) : strlen(p);
+        memcpy(o, p, k);
+        o += k;
+        if (!hit)
+            break;
+        memcpy(o, to, tl);
+        o += tl;
+        p = hit + fl;
+    }
+    *o = '\0';
+    return out;
+}
+
+Test(respdiff, the_realistic_input_gives_the_golden_diff_byte_for_byte)
+{
+    const char *golden_path = test_repo_path("tests/diff/realistic.DIFF.json");
+    char out[4096], cmd[16384], *got, *golden, *a, *b, *created;
+    char *bin = realpath(test_rehearse_bin(), NULL);
+    struct run_result r;
+
+    cr_assert_not_null(bin);
+    snprintf(out, sizeof out, "%s/DIFF.json", dir);
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && exec '%s' diff realistic.results.jsonl --base old --candidate new "
+             "--noise old2 --rules realistic.rules.json --redact-key redact.key -o '%s' -q",
+             test_repo_path("tests/diff"), bin, out);
+    free(bin);
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    cr_assert_eq(test_run(&r, argv, 60), 0);
+    cr_assert_eq(r.exit_code, 1, "%s", r.err);
+    test_run_free(&r);
+    got = test_read_file(out, NULL);
+    golden = test_read_file(golden_path, NULL);
+    cr_assert_not_null(got);
+    cr_assert_not_null(golden);
+    /* as tests/diff/regen.sh normalises it */
+    created = strstr(got, "\"created_us\": ");
+    cr_assert_not_null(created);
+    created += strlen("\"created_us\": ");
+    memmove(created + 1, created + strspn(created, "0123456789"),
+            strlen(created + strspn(created, "0123456789")) + 1);
+    *created = '0';
+    a = replace_all(got, out, "@OUT@");
+    b = golden;
+    cr_assert_str_eq(a, b, "DIFF.json differs from tests/diff/realistic.DIFF.json; if the "
+                           "change is intended, run tests/diff/regen.sh and review the diff");
+    free(a);
+    free(got);
+    free(golden);
+}
