@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,8 +166,6 @@ static int open_inputs(struct ctx *c, struct error *err)
         }
         c->files[i].path = o->results[i];
         snprintf(c->files[i].trace, sizeof c->files[i].trace, "%s", h->trace);
-        if ((rc = file_sha256(o->results[i], c->files[i].sha256, err)))
-            return rc;
     }
     if ((rc = resolve_role(c, "--base", o->base, 0, &c->roles[ROLE_BASE], err)) ||
         (rc = resolve_role(c, "--candidate", o->candidate, 1, &c->roles[ROLE_CANDIDATE], err)))
@@ -298,7 +297,7 @@ static int compare(struct ctx *c, const struct result_record *rec, const char *t
 }
 
 static int first_pass_record(struct ctx *c, const struct result_record *rec, uint32_t file,
-                             struct error *err)
+                             uint64_t line, uint64_t offset, struct error *err)
 {
     struct results_scan *scan = c->scans[file];
     struct dstats_endpoint *ep;
@@ -315,8 +314,7 @@ static int first_pass_record(struct ctx *c, const struct result_record *rec, uin
         return error_set(err, ERR_INPUT,
                          "%s:%llu: transaction %llu was already read; results given together "
                          "must be shards of one replay, each transaction in exactly one",
-                         results_scan_path(scan),
-                         (unsigned long long)results_scan_line_number(scan),
+                         results_scan_path(scan), (unsigned long long)line,
                          (unsigned long long)rec->tx);
     dstats_add_targets(&c->stats, rec);
     tmpl = templated(c, rec, true);
@@ -332,27 +330,133 @@ static int first_pass_record(struct ctx *c, const struct result_record *rec, uin
         return err->code;
     if ((rc = compare(c, rec, tmpl, jr, true, &skip, &noise, err)))
         return rc;
-    ref = (struct dstats_ref){rec->tx, file, results_scan_line_offset(scan),
-                              results_scan_line_number(scan)};
+    ref = (struct dstats_ref){rec->tx, file, offset, line};
     rc = dstats_add(&c->stats, ep, rec, c->roles, &ref, skip, skip < 0 ? &c->bc : NULL,
                     skip < 0 ? &c->fbc : NULL, noise ? &c->bn : NULL, noise ? &c->fbn : NULL);
     return rc ? error_set(err, rc, "out of memory") : 0;
 }
 
+/*
+ * The first pass reads on one thread and compares on another: reading a
+ * results line (decompressing, parsing the JSON that holds the bodies) costs
+ * about half as much as comparing the bodies, so on two cores the reading
+ * is mostly hidden.  The reader fills a ring of slots (results_scan.h) and
+ * the comparer takes them in order; the reader also hashes each file.
+ */
+#define AHEAD 4
+
+struct ahead {
+    struct ctx *c;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct results_slot *slots[AHEAD];
+    const struct result_record *recs[AHEAD];
+    uint32_t files[AHEAD];
+    uint64_t head, tail;  /* the comparer takes head, the reader fills tail */
+    bool done, stop;
+    int rc;               /* the reader's end: 0 or its error */
+    struct error err;
+};
+
+static void *reader_main(void *arg)
+{
+    struct ahead *a = arg;
+    struct ctx *c = a->c;
+    struct error err;
+    int rc = 0;
+
+    error_init(&err);
+    for (size_t f = 0; f < c->o->nresults && !rc; f++) {
+        if ((rc = file_sha256(c->o->results[f], c->files[f].sha256, &err)))
+            break;
+        for (;;) {
+            const struct result_record *rec;
+            size_t k;
+            bool stop;
+            pthread_mutex_lock(&a->mu);
+            while (a->tail - a->head == AHEAD && !a->stop)
+                pthread_cond_wait(&a->cv, &a->mu);
+            k = a->tail % AHEAD;
+            stop = a->stop;
+            pthread_mutex_unlock(&a->mu);
+            if (stop)
+                goto out;
+            rc = results_scan_read(c->scans[f], a->slots[k], &rec, &err);
+            if (rc <= 0)
+                break; /* 0: the next file */
+            rc = 0;
+            pthread_mutex_lock(&a->mu);
+            a->recs[k] = rec;
+            a->files[k] = (uint32_t)f;
+            a->tail++;
+            pthread_cond_broadcast(&a->cv);
+            pthread_mutex_unlock(&a->mu);
+        }
+    }
+out:
+    pthread_mutex_lock(&a->mu);
+    a->rc = rc;
+    a->err = err;
+    a->done = true;
+    pthread_cond_broadcast(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+    return NULL;
+}
+
 static int first_pass(struct ctx *c, struct error *err)
 {
-    for (size_t f = 0; f < c->o->nresults; f++) {
+    struct ahead a;
+    pthread_t reader;
+    int rc = 0;
+
+    memset(&a, 0, sizeof a);
+    a.c = c;
+    for (size_t k = 0; k < AHEAD; k++)
+        if (!(a.slots[k] = results_slot_new()))
+            rc = error_set(err, ERR_NOMEM, "out of memory");
+    pthread_mutex_init(&a.mu, NULL);
+    pthread_cond_init(&a.cv, NULL);
+    if (!rc && pthread_create(&reader, NULL, reader_main, &a) != 0)
+        rc = error_set(err, ERR_ENV, "cannot start a thread to read the results");
+    if (rc)
+        goto out;
+    for (;;) {
         const struct result_record *rec;
-        int rc;
-        while ((rc = results_scan_next(c->scans[f], &rec, err)) == 1) {
-            c->files[f].transactions++;
-            if ((rc = first_pass_record(c, rec, (uint32_t)f, err)))
-                return rc;
+        const struct results_slot *slot;
+        uint32_t f;
+        pthread_mutex_lock(&a.mu);
+        while (a.head == a.tail && !a.done)
+            pthread_cond_wait(&a.cv, &a.mu);
+        if (a.head == a.tail) {
+            rc = a.rc;
+            if (rc)
+                *err = a.err;
+            pthread_mutex_unlock(&a.mu);
+            break;
         }
-        if (rc < 0)
-            return rc;
+        rec = a.recs[a.head % AHEAD];
+        slot = a.slots[a.head % AHEAD];
+        f = a.files[a.head % AHEAD];
+        pthread_mutex_unlock(&a.mu);
+        c->files[f].transactions++;
+        rc = first_pass_record(c, rec, f, results_slot_line_number(slot),
+                               results_slot_line_offset(slot), err);
+        pthread_mutex_lock(&a.mu);
+        a.head++;
+        if (rc)
+            a.stop = true;
+        pthread_cond_broadcast(&a.cv);
+        pthread_mutex_unlock(&a.mu);
+        if (rc)
+            break;
     }
-    return 0;
+    pthread_join(reader, NULL);
+out:
+    pthread_mutex_destroy(&a.mu);
+    pthread_cond_destroy(&a.cv);
+    for (size_t k = 0; k < AHEAD; k++)
+        results_slot_free(a.slots[k]);
+    return rc;
 }
 
 /* --------------------------------------------------------------- examples */

@@ -18,16 +18,56 @@
 /* Lines as long as results.c writes them. */
 #define SCAN_MAX_LINE ((size_t)2 << 30)
 
-struct results_scan {
-    struct jsonl_reader *lines;
-    struct results_header header;
+/* Everything one record read back points to. */
+struct results_slot {
+    struct buf line;                    /* the line's text (jdoc points into it) */
     struct jdoc doc;
     struct arena arena;
     struct buf scratch;                 /* base64 decoding */
     struct result_record rec;
     struct result_target targets[RESULTS_MAX_TARGETS];
-    uint32_t target_nodes[RESULTS_MAX_TARGETS];
+    uint64_t line_number, offset;
 };
+
+struct results_scan {
+    struct jsonl_reader *lines;
+    struct results_header header;
+    struct results_slot *own;           /* for results_scan_next */
+    struct results_slot *cur;           /* the slot being filled */
+};
+
+struct results_slot *results_slot_new(void)
+{
+    struct results_slot *slot = calloc(1, sizeof *slot);
+    if (!slot)
+        return NULL;
+    buf_init(&slot->line, SCAN_MAX_LINE);
+    jdoc_init(&slot->doc);
+    arena_init(&slot->arena, 0);
+    buf_init(&slot->scratch, SCAN_MAX_LINE);
+    return slot;
+}
+
+void results_slot_free(struct results_slot *slot)
+{
+    if (!slot)
+        return;
+    buf_release(&slot->line);
+    jdoc_release(&slot->doc);
+    arena_release(&slot->arena);
+    buf_release(&slot->scratch);
+    free(slot);
+}
+
+uint64_t results_slot_line_number(const struct results_slot *slot)
+{
+    return slot->line_number;
+}
+
+uint64_t results_slot_line_offset(const struct results_slot *slot)
+{
+    return slot->offset;
+}
 
 /* ------------------------------------------------------------- helpers */
 
@@ -81,8 +121,8 @@ static int64_t time_value(const struct jdoc *d, uint32_t obj, const char *key)
 /* A NUL-terminated copy of a string node in the record's arena. */
 static const char *text_copy(struct results_scan *s, uint32_t n)
 {
-    const struct jdoc_node *x = &s->doc.nodes[n];
-    char *p = arena_alloc(&s->arena, (size_t)x->len + 1);
+    const struct jdoc_node *x = &s->cur->doc.nodes[n];
+    char *p = arena_alloc(&s->cur->arena, (size_t)x->len + 1);
     if (p) {
         memcpy(p, x->text, x->len);
         p[x->len] = '\0';
@@ -115,17 +155,17 @@ static int decode_base64(struct results_scan *s, const char *text, size_t len,
     char *copy;
     int rc;
 
-    buf_reset(&s->scratch);
-    rc = base64_decode(&s->scratch, text, len, &bad);
+    buf_reset(&s->cur->scratch);
+    rc = base64_decode(&s->cur->scratch, text, len, &bad);
     if (rc == ERR_INPUT)
         return line_error(s, err, ERR_INPUT, "%s: invalid base64 at character %zu", where, bad);
     if (rc)
         return line_error(s, err, rc, "%s: cannot decode base64", where);
-    if (!(copy = arena_alloc(&s->arena, s->scratch.len + 1)))
+    if (!(copy = arena_alloc(&s->cur->arena, s->cur->scratch.len + 1)))
         return nomem(s, err);
-    memcpy(copy, s->scratch.data ? s->scratch.data : "", s->scratch.len + 1);
+    memcpy(copy, s->cur->scratch.data ? s->cur->scratch.data : "", s->cur->scratch.len + 1);
     *out = copy;
-    *out_len = s->scratch.len;
+    *out_len = s->cur->scratch.len;
     return 0;
 }
 
@@ -134,7 +174,7 @@ static int decode_base64(struct results_scan *s, const char *text, size_t len,
 static int read_headers(struct results_scan *s, uint32_t list, const char *where,
                         struct http_header **out, size_t *count, struct error *err)
 {
-    const struct jdoc *d = &s->doc;
+    const struct jdoc *d = &s->cur->doc;
     struct http_header *items;
     size_t n, i = 0;
 
@@ -148,7 +188,7 @@ static int read_headers(struct results_scan *s, uint32_t list, const char *where
                           jdoc_type_name(d, list, false));
     if (!(n = d->nodes[list].len))
         return 0;
-    if (!(items = arena_alloc(&s->arena, n * sizeof *items)))
+    if (!(items = arena_alloc(&s->cur->arena, n * sizeof *items)))
         return nomem(s, err);
     for (uint32_t p = jdoc_first(d, list); p != JDOC_NONE; p = jdoc_next(d, list, p), i++) {
         uint32_t name = JDOC_NONE, value = JDOC_NONE, enc = JDOC_NONE;
@@ -200,7 +240,7 @@ static bool parse_version(const struct jdoc_node *v, unsigned *major, unsigned *
 static int read_response(struct results_scan *s, uint32_t obj, const char *where,
                          struct http_message *m, struct error *err)
 {
-    const struct jdoc *d = &s->doc;
+    const struct jdoc *d = &s->cur->doc;
     uint32_t v;
     int64_t status;
     char at[160];
@@ -272,8 +312,8 @@ static int read_response(struct results_scan *s, uint32_t obj, const char *where
 
 static int read_target(struct results_scan *s, uint32_t obj, size_t index, struct error *err)
 {
-    const struct jdoc *d = &s->doc;
-    struct result_target *t = &s->targets[index];
+    const struct jdoc *d = &s->cur->doc;
+    struct result_target *t = &s->cur->targets[index];
     char where[128];
     uint32_t v, e;
     int rc;
@@ -326,8 +366,8 @@ static int read_target(struct results_scan *s, uint32_t obj, size_t index, struc
 
 static int read_record(struct results_scan *s, struct error *err)
 {
-    const struct jdoc *d = &s->doc;
-    struct result_record *rec = &s->rec;
+    const struct jdoc *d = &s->cur->doc;
+    struct result_record *rec = &s->cur->rec;
     uint32_t v, req, targets;
     int64_t n;
     int rc;
@@ -371,7 +411,7 @@ static int read_record(struct results_scan *s, struct error *err)
         if ((rc = read_target(s, member(d, targets, s->header.targets[i].name), i, err)))
             return rc;
     rec->target_count = s->header.target_count;
-    rec->targets = s->targets;
+    rec->targets = s->cur->targets;
     return 0;
 }
 
@@ -400,9 +440,10 @@ int results_scan_open(struct results_scan **out, const char *path, struct error 
     s->header = *results_reader_header(r);
     s->header.options_json = NULL;
     results_reader_close(r);
-    jdoc_init(&s->doc);
-    arena_init(&s->arena, 0);
-    buf_init(&s->scratch, SCAN_MAX_LINE);
+    if (!(s->own = results_slot_new())) {
+        rc = error_set(err, ERR_NOMEM, "out of memory opening results '%s'", path);
+        goto fail;
+    }
     if ((rc = jsonl_reader_open(&s->lines, path, SCAN_MAX_LINE, err)))
         goto fail;
     rc = jsonl_reader_next_line(s->lines, &line, &len, err);
@@ -422,9 +463,7 @@ void results_scan_close(struct results_scan *s)
     if (!s)
         return;
     jsonl_reader_close(s->lines);
-    jdoc_release(&s->doc);
-    arena_release(&s->arena);
-    buf_release(&s->scratch);
+    results_slot_free(s->own);
     free(s);
 }
 
@@ -454,46 +493,59 @@ static int relocate(struct results_scan *s, int rc, struct error *err)
                      (unsigned long long)jsonl_reader_line_offset(s->lines));
 }
 
-int results_scan_next(struct results_scan *s, const struct result_record **rec,
-                      struct error *err)
+int results_scan_read(struct results_scan *s, struct results_slot *slot,
+                      const struct result_record **rec, struct error *err)
 {
     const char *line;
     size_t len;
     int rc;
 
     *rec = NULL;
-    arena_reset(&s->arena);
+    s->cur = slot;
+    arena_reset(&slot->arena);
     for (;;) {
         uint32_t type;
         rc = jsonl_reader_next_line(s->lines, &line, &len, err);
         if (rc <= 0)
             return rc;
-        if ((rc = jdoc_parse(&s->doc, line, len, "", NULL, err)))
+        /* the slot keeps its own copy: jdoc's strings point into it */
+        buf_reset(&slot->line);
+        if (buf_append(&slot->line, line, len))
+            return line_error(s, err, ERR_NOMEM, "out of memory for a line of %zu bytes", len);
+        slot->line_number = jsonl_reader_line_number(s->lines);
+        slot->offset = jsonl_reader_line_offset(s->lines);
+        if ((rc = jdoc_parse(&slot->doc, slot->line.data, len, "", NULL, err)))
             return relocate(s, rc, err);
-        if (s->doc.nodes[0].type != JDOC_OBJECT)
+        if (slot->doc.nodes[0].type != JDOC_OBJECT)
             return line_error(s, err, ERR_INPUT, "expected a result object, found %s",
-                              jdoc_type_name(&s->doc, 0, false));
-        type = member(&s->doc, 0, "type");
-        if (!is_type(&s->doc, type, JDOC_STRING))
+                              jdoc_type_name(&slot->doc, 0, false));
+        type = member(&slot->doc, 0, "type");
+        if (!is_type(&slot->doc, type, JDOC_STRING))
             return line_error(s, err, ERR_INPUT,
                               "\"type\": missing; expected \"result\" or \"summary\"");
-        if (s->doc.nodes[type].len == 6 && memcmp(s->doc.nodes[type].text, "result", 6) == 0)
+        if (slot->doc.nodes[type].len == 6 && memcmp(slot->doc.nodes[type].text, "result", 6) == 0)
             break;
     }
     if ((rc = read_record(s, err)))
         return rc;
-    *rec = &s->rec;
+    *rec = &slot->rec;
     return 1;
+}
+
+int results_scan_next(struct results_scan *s, const struct result_record **rec,
+                      struct error *err)
+{
+    return results_scan_read(s, s->own, rec, err);
 }
 
 uint64_t results_scan_line_number(const struct results_scan *s)
 {
-    return jsonl_reader_line_number(s->lines);
+    return s->own->line_number;
 }
 
 uint64_t results_scan_line_offset(const struct results_scan *s)
 {
-    return jsonl_reader_line_offset(s->lines);
+    return s->own->offset;
 }
 
 int results_scan_seek(struct results_scan *s, uint64_t offset, uint64_t line, struct error *err)

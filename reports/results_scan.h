@@ -44,10 +44,27 @@ const char *results_scan_path(const struct results_scan *s);
 int results_scan_next(struct results_scan *s, const struct result_record **rec,
                       struct error *err);
 
-/* Where the record last returned starts: its line number (1-based) and
- * byte offset in the (uncompressed) file. */
+/* Where the record last returned by results_scan_next starts: its line
+ * number (1-based) and byte offset in the (uncompressed) file. */
 uint64_t results_scan_line_number(const struct results_scan *s);
 uint64_t results_scan_line_offset(const struct results_scan *s);
+
+/*
+ * A slot holds one record read back, and everything it points to, until it
+ * is read into again: with several slots, one thread can read records ahead
+ * while another works on earlier ones (the diff reads and compares on two
+ * cores this way).  results_scan_next uses a slot of the scanner's own.
+ */
+struct results_slot;
+
+struct results_slot *results_slot_new(void); /* NULL when out of memory */
+void results_slot_free(struct results_slot *slot); /* NULL is fine */
+/* As results_scan_next, into `slot`; *rec is borrowed from the slot. */
+int results_scan_read(struct results_scan *s, struct results_slot *slot,
+                      const struct result_record **rec, struct error *err);
+/* Where the slot's record starts (as results_scan_line_number/offset). */
+uint64_t results_slot_line_number(const struct results_slot *slot);
+uint64_t results_slot_line_offset(const struct results_slot *slot);
 
 /* Make the line at `offset` (numbered `line`) the next one read.  On
  * compressed files, seek in increasing order (see jsonl_reader_seek). */
