@@ -837,7 +837,8 @@ int dstats_finish(struct diff_stats *s)
     }
     if (rc)
         return rc;
-    qsort(s->reasons, s->nreasons, sizeof *s->reasons, reason_order);
+    if (s->nreasons)
+        qsort(s->reasons, s->nreasons, sizeof *s->reasons, reason_order);
     s->total_reasons = s->nreasons;
     if (s->nreasons > s->caps.reasons) {
         s->hit_reasons = s->nreasons - s->caps.reasons;
