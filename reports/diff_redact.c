@@ -127,56 +127,55 @@ static void lower(const char *name, size_t len, char out[NAME_MAX_LEN])
     out[i] = '\0';
 }
 
-static bool contains_any(const char *s, const char *const *words)
-{
-    for (; *words; words++)
-        if (strstr(s, *words))
-            return true;
-    return false;
-}
-
 static bool ends_with(const char *s, const char *suffix)
 {
     size_t a = strlen(s), b = strlen(suffix);
     return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
+const char *const dredact_header_words[] = {"auth", "token", "secret", "signature", "api-key",
+                                            "apikey", "api_key", "password", "session",
+                                            "credential", "*-key", NULL};
+const char *const dredact_member_words[] = {"password", "passwd", "secret", "token", "apikey",
+                                            "api_key", "api-key", "authorization",
+                                            "credential", "private_key", "session", NULL};
+const char *const dredact_query_words[] = {"token", "secret", "password", "passwd",
+                                           "signature", "apikey", "api_key", "api-key", "auth",
+                                           "session", "credential", "=key", "=sig", "=code",
+                                           "=pass", "=pwd", NULL};
+
+/* Does lower-case name l match a word list: "w" contained, "=w" equal,
+ * "*w" a suffix? */
+static bool matches_words(const char *l, const char *const *words)
+{
+    for (; *words; words++) {
+        const char *w = *words;
+        if (w[0] == '=' ? strcmp(l, w + 1) == 0
+                        : w[0] == '*' ? ends_with(l, w + 1) : strstr(l, w) != NULL)
+            return true;
+    }
+    return false;
+}
+
 bool dredact_secret_member(const char *name, size_t len)
 {
-    static const char *const words[] = {"password", "passwd", "secret", "token", "apikey",
-                                        "api_key", "api-key", "authorization", "credential",
-                                        "private_key", "session", NULL};
     char l[NAME_MAX_LEN];
     lower(name, len, l);
-    return contains_any(l, words);
+    return matches_words(l, dredact_member_words);
 }
 
 static bool secret_parameter(const char *name, size_t len)
 {
-    static const char *const words[] = {"token", "secret", "password", "passwd", "signature",
-                                        "apikey", "api_key", "api-key", "auth", "session",
-                                        "credential", NULL};
-    static const char *const exact[] = {"key", "sig", "code", "pass", "pwd", NULL};
     char l[NAME_MAX_LEN];
     lower(name, len, l);
-    if (contains_any(l, words))
-        return true;
-    for (const char *const *e = exact; *e; e++)
-        if (strcmp(l, *e) == 0)
-            return true;
-    return false;
+    return matches_words(l, dredact_query_words);
 }
 
 static bool secret_header_name(const char *l)
 {
-    static const char *const words[] = {"auth", "token", "secret", "signature", "api-key",
-                                        "apikey", "api_key", "password", "session",
-                                        "credential", NULL};
-    return contains_any(l, words) || ends_with(l, "-key");
+    return matches_words(l, dredact_header_words);
 }
 
-/* Which rule makes header `name` secret: a built-in (*builtin >= 0), a
- * rules file rule (*rule >= 0), or none (false). */
 static bool header_rule(const struct dredact *r, const char *name, size_t len, int *builtin,
                         int *rule)
 {

@@ -83,6 +83,12 @@ int dredact_form(struct dredact *r, const char *body, size_t len, struct buf *ou
 int dredact_json(struct dredact *r, const struct jdoc *d, uint32_t i, const char *at,
                  size_t at_len, unsigned flags, struct buf *out);
 
+/* The words of the built-in rules, NULL-ended, matched against lower-case
+ * names: "w" anywhere in the name, "=w" the whole name, "*w" its end. */
+extern const char *const dredact_header_words[];
+extern const char *const dredact_member_words[];
+extern const char *const dredact_query_words[];
+
 /* Is the JSON member or query parameter name secret by the built-in rule? */
 bool dredact_secret_member(const char *name, size_t len);
 bool dredact_secret_header(const struct dredact *r, const char *name, size_t len);

@@ -185,6 +185,7 @@ int dstats_init(struct diff_stats *s, const struct dstats_caps *caps,
     for (size_t i = 0; i < RESULTS_MAX_TARGETS; i++)
         histogram_init(&s->targets[i].latency);
     arena_init(&s->names, 64 * 1024);
+    counter_init(&s->index, s->caps.endpoints, DSTATS_NAME_MAX);
     return 0;
 }
 
@@ -193,7 +194,7 @@ static void endpoint_free(struct dstats_endpoint *ep)
     if (!ep)
         return;
     free(ep->fields);
-    free(ep->slots);
+    counter_release(&ep->index);
     free(ep->order);
     free(ep);
 }
@@ -204,7 +205,7 @@ void dstats_release(struct diff_stats *s)
         endpoint_free(s->endpoints[i]);
     endpoint_free(s->other);
     free(s->endpoints);
-    free(s->slots);
+    counter_release(&s->index);
     free(s->order);
     free(s->reasons);
     arena_release(&s->names);
@@ -221,72 +222,54 @@ static char *save(struct diff_stats *s, const char *text, size_t len)
     return p;
 }
 
-static struct dstats_endpoint *endpoint_new(struct diff_stats *s, const char *name, size_t len,
+static struct dstats_endpoint *endpoint_new(struct diff_stats *s, const char *name,
                                             const char *method, const char *tmpl)
 {
     struct dstats_endpoint *ep = calloc(1, sizeof *ep);
     if (!ep)
         return NULL;
-    ep->name = save(s, name, len);
+    ep->name = name;
     ep->method = save(s, method, strlen(method));
     ep->tmpl = save(s, tmpl, strlen(tmpl));
-    if (!ep->name || !ep->method || !ep->tmpl) {
+    if (!ep->method || !ep->tmpl) {
         free(ep);
         return NULL;
     }
+    /* fields by part and path, at most caps.fields_per_endpoint */
+    counter_init(&ep->index, s->caps.fields_per_endpoint, DSTATS_FIELD_KEY_MAX);
     for (int r = 0; r < ROLES; r++)
         histogram_init(&ep->latency[r]);
     return ep;
-}
-
-static int grow_endpoint_slots(struct diff_stats *s)
-{
-    size_t n = s->nslots ? s->nslots * 2 : 64;
-    uint32_t *slots = calloc(n, sizeof *slots);
-    if (!slots)
-        return ERR_NOMEM;
-    for (size_t i = 0; i < s->nendpoints; i++) {
-        const struct dstats_endpoint *ep = s->endpoints[i];
-        size_t k = key_hash(0, ep->name, strlen(ep->name)) & (n - 1);
-        while (slots[k])
-            k = (k + 1) & (n - 1);
-        slots[k] = (uint32_t)(i + 1);
-    }
-    free(s->slots);
-    s->slots = slots;
-    s->nslots = n;
-    return 0;
 }
 
 struct dstats_endpoint *dstats_endpoint(struct diff_stats *s, const char *method,
                                         const char *tmpl, bool *created)
 {
     char name[DSTATS_NAME_MAX];
-    size_t len, k;
+    size_t len;
+    struct counter_entry *e;
     struct dstats_endpoint *ep;
+    int rc;
 
     *created = false;
     len = (size_t)snprintf(name, sizeof name, "%s %s", method, tmpl);
     if (len >= sizeof name)
         len = sizeof name - 1;
-    if (!s->nslots && grow_endpoint_slots(s))
-        return NULL;
-    k = key_hash(0, name, len) & (s->nslots - 1);
-    while (s->slots[k]) {
-        ep = s->endpoints[s->slots[k] - 1];
-        if (strlen(ep->name) == len && memcmp(ep->name, name, len) == 0)
-            return ep;
-        k = (k + 1) & (s->nslots - 1);
-    }
-    if (s->nendpoints >= s->caps.endpoints) {
+    /* counter: the name's entry, created while caps.endpoints allows */
+    e = counter_lookup(&s->index, name, len, &rc);
+    if (!e && rc == 1) {
         if (!s->other) {
-            if (!(s->other = endpoint_new(s, DSTATS_OTHER, strlen(DSTATS_OTHER), "*", "*")))
+            if (!(s->other = endpoint_new(s, DSTATS_OTHER, "*", "*")))
                 return NULL;
             s->other->other = true;
             *created = true;
         }
         return s->other;
     }
+    if (!e)
+        return NULL;
+    if (e->count) /* known: count marks an endpoint made for the entry */
+        return s->endpoints[e->value];
     if (s->nendpoints == s->endpoints_cap) {
         size_t cap = s->endpoints_cap ? s->endpoints_cap * 2 : 64;
         struct dstats_endpoint **p = realloc(s->endpoints, cap * sizeof *p);
@@ -295,64 +278,47 @@ struct dstats_endpoint *dstats_endpoint(struct diff_stats *s, const char *method
         s->endpoints = p;
         s->endpoints_cap = cap;
     }
-    if (!(ep = endpoint_new(s, name, len, method, tmpl)))
+    if (!(ep = endpoint_new(s, e->key, method, tmpl)))
         return NULL;
+    e->value = s->nendpoints;
+    e->count = 1;
     s->endpoints[s->nendpoints++] = ep;
-    s->slots[k] = (uint32_t)s->nendpoints;
-    if (s->nendpoints * 2 > s->nslots && grow_endpoint_slots(s))
-        return NULL;
     *created = true;
     return ep;
 }
 
 /* ----------------------------------------------------------------- fields */
 
-struct dstats_field *dstats_find_field(struct dstats_endpoint *ep, uint8_t part,
-                                       const char *key, size_t key_len)
+/* The part's letter and the field: the key of the endpoint's counter. */
+static size_t field_key(uint8_t part, const char *key, size_t len, char *out)
 {
-    size_t k;
-    if (!ep->nslots)
+    if (len > DSTATS_FIELD_KEY_MAX - 1)
+        len = DSTATS_FIELD_KEY_MAX - 1;
+    out[0] = part == RESP_HEADER ? 'h' : 'b';
+    memcpy(out + 1, key, len);
+    return len + 1;
+}
+
+/* The field, created when `create` and the endpoint has room; NULL when
+ * unknown, the table is full (*rc 0) or memory ran out (*rc ERR_NOMEM). */
+static struct dstats_field *field_at(struct diff_stats *s, struct dstats_endpoint *ep,
+                                     uint8_t part, const char *key, size_t key_len,
+                                     const char *header, size_t header_len, bool create,
+                                     int *rc)
+{
+    char k[DSTATS_FIELD_KEY_MAX];
+    size_t klen = field_key(part, key, key_len, k);
+    struct counter_entry *e = counter_lookup(&ep->index, k, klen, rc);
+    struct dstats_field *f;
+
+    if (!e) {
+        if (*rc == 1)
+            *rc = 0;
         return NULL;
-    k = key_hash(part, key, key_len) & (ep->nslots - 1);
-    while (ep->slots[k]) {
-        struct dstats_field *f = &ep->fields[ep->slots[k] - 1];
-        if (f->part == part && f->key_len == key_len && memcmp(f->key, key, key_len) == 0)
-            return f;
-        k = (k + 1) & (ep->nslots - 1);
     }
-    return NULL;
-}
-
-static int grow_field_slots(struct dstats_endpoint *ep)
-{
-    size_t n = ep->nslots ? ep->nslots * 2 : 32;
-    uint32_t *slots = calloc(n, sizeof *slots);
-    if (!slots)
-        return ERR_NOMEM;
-    for (size_t i = 0; i < ep->nfields; i++) {
-        const struct dstats_field *f = &ep->fields[i];
-        size_t k = key_hash(f->part, f->key, f->key_len) & (n - 1);
-        while (slots[k])
-            k = (k + 1) & (n - 1);
-        slots[k] = (uint32_t)(i + 1);
-    }
-    free(ep->slots);
-    ep->slots = slots;
-    ep->nslots = n;
-    return 0;
-}
-
-/* The field, created when new and there is room; NULL when the endpoint's
- * table is full (*rc 0) or memory ran out (*rc ERR_NOMEM). */
-static struct dstats_field *field_get(struct diff_stats *s, struct dstats_endpoint *ep,
-                                      const struct resp_item *it, int *rc)
-{
-    struct dstats_field *f = dstats_find_field(ep, it->part, it->field, it->field_len);
-
-    *rc = 0;
-    if (f)
-        return f;
-    if (ep->nfields >= s->caps.fields_per_endpoint)
+    if (e->count) /* made for the entry */
+        return &ep->fields[e->value];
+    if (!create)
         return NULL;
     if (ep->nfields == ep->fields_cap) {
         size_t cap = ep->fields_cap ? ep->fields_cap * 2 : 16;
@@ -362,27 +328,35 @@ static struct dstats_field *field_get(struct diff_stats *s, struct dstats_endpoi
         ep->fields = p;
         ep->fields_cap = cap;
     }
-    if ((ep->nfields + 1) * 2 > ep->nslots && grow_field_slots(ep))
-        goto nomem;
     f = &ep->fields[ep->nfields];
     memset(f, 0, sizeof *f);
-    f->part = it->part;
-    f->key = save(s, it->field, it->field_len);
-    f->key_len = it->field_len;
-    f->header = it->part == RESP_HEADER ? save(s, it->path, it->path_len) : NULL;
+    f->part = part;
+    f->key = e->key + 1; /* the counter keeps the key */
+    f->key_len = e->key_len - 1;
+    f->header = part == RESP_HEADER ? save(s, header, header_len) : NULL;
     f->first.tx = UINT64_MAX;
-    if (!f->key || (it->part == RESP_HEADER && !f->header))
+    if (part == RESP_HEADER && !f->header)
         goto nomem;
-    {
-        size_t k = key_hash(f->part, f->key, f->key_len) & (ep->nslots - 1);
-        while (ep->slots[k])
-            k = (k + 1) & (ep->nslots - 1);
-        ep->slots[k] = (uint32_t)++ep->nfields;
-    }
+    e->value = ep->nfields++;
+    e->count = 1;
     return f;
 nomem:
     *rc = ERR_NOMEM;
     return NULL;
+}
+
+struct dstats_field *dstats_find_field(struct diff_stats *s, struct dstats_endpoint *ep,
+                                       uint8_t part, const char *key, size_t key_len)
+{
+    int rc;
+    return field_at(s, ep, part, key, key_len, NULL, 0, false, &rc);
+}
+
+static struct dstats_field *field_get(struct diff_stats *s, struct dstats_endpoint *ep,
+                                      const struct resp_item *it, int *rc)
+{
+    return field_at(s, ep, it->part, it->field, it->field_len, it->path, it->path_len, true,
+                    rc);
 }
 
 /* ------------------------------------------------------------ transactions */
@@ -850,7 +824,7 @@ int dstats_finish(struct diff_stats *s)
 void dstats_field_example(struct diff_stats *s, struct dstats_endpoint *ep, uint8_t part,
                           const char *key, size_t key_len, uint64_t tx)
 {
-    struct dstats_field *f = dstats_find_field(ep, part, key, key_len);
+    struct dstats_field *f = dstats_find_field(s, ep, part, key, key_len);
     if (!f)
         return;
     for (size_t i = 0; i < f->nexamples; i++)

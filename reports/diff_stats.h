@@ -37,6 +37,7 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "counter.h"
 #include "histogram.h"
 #include "json_diff.h"
 #include "resp_compare.h"
@@ -46,6 +47,7 @@
 #define DSTATS_MAX_FIELD_EXAMPLES 16    /* largest examples_per_field */
 #define DSTATS_STATUS_CHANGES 16        /* status pairs listed per endpoint */
 #define DSTATS_NAME_MAX 1024            /* endpoint names are cut to this */
+#define DSTATS_FIELD_KEY_MAX 4096       /* field paths likewise */
 #define DSTATS_OTHER "(other)"
 
 struct dstats_caps {
@@ -141,11 +143,11 @@ struct dstats_endpoint {
     uint64_t errors[ROLES][RESULT_ERROR_COUNT];
     uint64_t requests_by_role[ROLES];
     struct histogram latency[ROLES];
-    /* fields: open addressing over `fields` */
+    /* fields, found through `index` (common/counter.h: the value of a key
+     * is the field's position) */
     struct dstats_field *fields;
     size_t nfields, fields_cap;
-    uint32_t *slots;
-    size_t nslots;
+    struct counter index;
     /* example candidates: the lowest transaction ids */
     struct dstats_ref lowest_remaining[DSTATS_MAX_EXAMPLES];
     size_t nlowest_remaining;
@@ -192,8 +194,7 @@ struct diff_stats {
     /* endpoints */
     struct dstats_endpoint **endpoints;
     size_t nendpoints, endpoints_cap;
-    uint32_t *slots;
-    size_t nslots;
+    struct counter index;       /* endpoint name → position, caps.endpoints keys */
     struct dstats_endpoint *other;
     struct arena names;
     /* decided by dstats_finish */
@@ -263,8 +264,8 @@ void dstats_examples_done(struct diff_stats *s);
 double dstats_rate(const struct dstats_endpoint *ep, uint64_t count);
 
 /* A field of an endpoint by part and key, or NULL. */
-struct dstats_field *dstats_find_field(struct dstats_endpoint *ep, uint8_t part,
-                                       const char *key, size_t key_len);
+struct dstats_field *dstats_find_field(struct diff_stats *s, struct dstats_endpoint *ep,
+                                       uint8_t part, const char *key, size_t key_len);
 
 /* The verdict: "pass", "regressions" or "no_data", and the exit code. */
 const char *dstats_verdict(const struct diff_stats *s, int *exit_code);

@@ -661,69 +661,49 @@ static void write_rules(struct jw *w, const struct dwriter_input *in)
     end(w, ']');
 }
 
+static void write_words(struct jw *w, const char *k, const char *const *words)
+{
+    key(w, k);
+    begin(w, '[', true);
+    for (; *words; words++) {
+        sep(w);
+        str(w, *words);
+    }
+    end(w, ']');
+}
+
+/* The subjects of the rules file's rules of one kind, after `first`. */
+static void write_subjects(struct jw *w, const char *k, const struct diff_rules *rules,
+                           enum diff_rule_kind kind, const char *const *first)
+{
+    key(w, k);
+    begin(w, '[', true);
+    for (; first && *first; first++) {
+        sep(w);
+        str(w, *first);
+    }
+    for (unsigned i = 0; i < diff_rules_count(rules); i++) {
+        const struct diff_rule_info *r = diff_rules_info(rules, i);
+        if (r->kind == kind) {
+            sep(w);
+            str(w, r->subject);
+        }
+    }
+    end(w, ']');
+}
+
 static void write_redaction(struct jw *w, const struct dwriter_input *in)
 {
-    static const char *const header_words[] = {"auth", "token", "secret", "signature",
-                                                "api-key", "apikey", "api_key", "password",
-                                                "session", "credential", "*-key"};
-    static const char *const member_words[] = {"password", "passwd", "secret", "token",
-                                                "apikey", "api_key", "api-key",
-                                                "authorization", "credential", "private_key",
-                                                "session"};
-    static const char *const query_words[] = {"token", "secret", "password", "passwd",
-                                               "signature", "apikey", "api_key", "api-key",
-                                               "auth", "session", "credential", "=key",
-                                               "=sig", "=code", "=pass", "=pwd"};
     static const char *const defaults[] = {"Authorization", "Proxy-Authorization", "Cookie",
-                                           "Set-Cookie"};
+                                           "Set-Cookie", NULL};
 
     key(w, "redaction");
     begin(w, '{', false);
-    key(w, "headers");
-    begin(w, '[', true);
-    for (size_t i = 0; i < 4; i++) {
-        sep(w);
-        str(w, defaults[i]);
-    }
-    for (unsigned i = 0; i < diff_rules_count(in->rules); i++) {
-        const struct diff_rule_info *r = diff_rules_info(in->rules, i);
-        if (r->kind == DIFF_RULE_REDACT_HEADER) {
-            sep(w);
-            str(w, r->subject);
-        }
-    }
-    end(w, ']');
-    key(w, "header_words");
-    begin(w, '[', true);
-    for (size_t i = 0; i < sizeof header_words / sizeof *header_words; i++) {
-        sep(w);
-        str(w, header_words[i]);
-    }
-    end(w, ']');
-    key(w, "json_paths");
-    begin(w, '[', true);
-    for (unsigned i = 0; i < diff_rules_count(in->rules); i++) {
-        const struct diff_rule_info *r = diff_rules_info(in->rules, i);
-        if (r->kind == DIFF_RULE_REDACT) {
-            sep(w);
-            str(w, r->subject);
-        }
-    }
-    end(w, ']');
-    key(w, "json_member_words");
-    begin(w, '[', true);
-    for (size_t i = 0; i < sizeof member_words / sizeof *member_words; i++) {
-        sep(w);
-        str(w, member_words[i]);
-    }
-    end(w, ']');
-    key(w, "query_words");
-    begin(w, '[', true);
-    for (size_t i = 0; i < sizeof query_words / sizeof *query_words; i++) {
-        sep(w);
-        str(w, query_words[i]);
-    }
-    end(w, ']');
+    write_subjects(w, "headers", in->rules, DIFF_RULE_REDACT_HEADER, defaults);
+    write_words(w, "header_words", dredact_header_words);
+    write_subjects(w, "json_paths", in->rules, DIFF_RULE_REDACT, NULL);
+    write_words(w, "json_member_words", dredact_member_words);
+    write_words(w, "query_words", dredact_query_words);
     ku64(w, "values_redacted", dredact_count(in->redact));
     kstr(w, "key", in->redact_key_given ? "given" : "random");
     end(w, '}');
