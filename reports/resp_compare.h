@@ -24,7 +24,8 @@
  * changes by index the JSON diff lists (those stay in its patch).
  *
  * Header values compare exactly (all occurrences of a name, in order),
- * after trimming blanks.
+ * after trimming blanks; the names of the first 256 headers of each
+ * response are looked at.
  */
 #ifndef REHEARSE_RESP_COMPARE_H
 #define REHEARSE_RESP_COMPARE_H

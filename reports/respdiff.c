@@ -506,9 +506,18 @@ static int render_example(struct ctx *c, struct example_loc *loc, struct error *
         return error_set(err, ERR_STATE, "transaction %llu: compared once, not twice",
                          (unsigned long long)rec->tx);
     tn = c->roles[ROLE_NOISE] >= 0 ? &rec->targets[c->roles[ROLE_NOISE]] : NULL;
-    in = (struct dexample_input){rec,      &c->base, &c->cand, noise ? &c->noise : NULL,
-                                 noise ? NULL : tn, NULL, &c->bc, &c->fbn,
-                                 c->redact, &c->stats.caps};
+    /* the noise reference's answer is shown even when its body could not be
+     * compared (an omitted body); its failure when it failed */
+    in = (struct dexample_input){rec,
+                                 &c->base,
+                                 &c->cand,
+                                 tn && tn->has_response ? &c->noise : NULL,
+                                 tn && !tn->has_response ? tn : NULL,
+                                 NULL,
+                                 &c->bc,
+                                 &c->fbn,
+                                 c->redact,
+                                 &c->stats.caps};
     if (rec->has_captured) {
         resp_side_set(&c->captured, &rec->captured, false, NULL);
         in.captured = &c->captured;
