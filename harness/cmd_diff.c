@@ -37,7 +37,8 @@ static void usage(FILE *out)
             "  --noise NAME             a second replay against the base version\n"
             "  --rules FILE             ignored paths and headers, array keys, tolerances,\n"
             "                           templates, redaction (docs/rules-format.md)\n"
-            "  -o, --output FILE        where to write DIFF.json (required)\n"
+            "  -o, --output FILE        where to write DIFF.json (required; '-' standard\n"
+            "                           output, a name ending in .gz compressed)\n"
             "\n"
             "Thresholds (what makes a regression; defaults as shown):\n"
             "  --threshold-relative X   |raw - noise| / (raw + noise) above X (0.2)\n"
@@ -220,6 +221,8 @@ int cmd_diff(int argc, char **argv)
         return cli_usage_error(CMD, "expected one or more results files (from 'rehearse replay')");
     if (!o.output)
         return cli_usage_error(CMD, "-o DIFF.json is required: where to write the diff");
+    if (strcmp(o.output, "-") == 0)
+        quiet = true; /* the diff itself goes to standard output */
     o.results = (const char *const *)argv + optind;
     o.nresults = (size_t)(argc - optind);
     o.argc = argc;
