@@ -343,7 +343,7 @@ static int first_pass_record(struct ctx *c, const struct result_record *rec, uin
  * is mostly hidden.  The reader fills a ring of slots (results_scan.h) and
  * the comparer takes them in order; the reader also hashes each file.
  */
-#define AHEAD 4
+#define AHEAD 3 /* each slot holds a record: memory is AHEAD records */
 
 struct ahead {
     struct ctx *c;
