@@ -354,6 +354,7 @@ struct ahead {
     uint32_t files[AHEAD];
     uint64_t head, tail;  /* the comparer takes head, the reader fills tail */
     bool done, stop;
+    bool reader_waits, comparer_waits; /* wake a thread only when it sleeps */
     int rc;               /* the reader's end: 0 or its error */
     struct error err;
 };
@@ -374,8 +375,11 @@ static void *reader_main(void *arg)
             size_t k;
             bool stop;
             pthread_mutex_lock(&a->mu);
-            while (a->tail - a->head == AHEAD && !a->stop)
+            while (a->tail - a->head == AHEAD && !a->stop) {
+                a->reader_waits = true;
                 pthread_cond_wait(&a->cv, &a->mu);
+                a->reader_waits = false;
+            }
             k = a->tail % AHEAD;
             stop = a->stop;
             pthread_mutex_unlock(&a->mu);
@@ -389,7 +393,8 @@ static void *reader_main(void *arg)
             a->recs[k] = rec;
             a->files[k] = (uint32_t)f;
             a->tail++;
-            pthread_cond_broadcast(&a->cv);
+            if (a->comparer_waits)
+                pthread_cond_broadcast(&a->cv);
             pthread_mutex_unlock(&a->mu);
         }
     }
@@ -425,8 +430,11 @@ static int first_pass(struct ctx *c, struct error *err)
         const struct results_slot *slot;
         uint32_t f;
         pthread_mutex_lock(&a.mu);
-        while (a.head == a.tail && !a.done)
+        while (a.head == a.tail && !a.done) {
+            a.comparer_waits = true;
             pthread_cond_wait(&a.cv, &a.mu);
+            a.comparer_waits = false;
+        }
         if (a.head == a.tail) {
             rc = a.rc;
             if (rc)
@@ -445,7 +453,8 @@ static int first_pass(struct ctx *c, struct error *err)
         a.head++;
         if (rc)
             a.stop = true;
-        pthread_cond_broadcast(&a.cv);
+        if (rc || a.reader_waits)
+            pthread_cond_broadcast(&a.cv);
         pthread_mutex_unlock(&a.mu);
         if (rc)
             break;
