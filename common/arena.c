@@ -3,6 +3,7 @@
 #include <stdalign.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct arena_block {
     struct arena_block *next;
@@ -39,6 +40,21 @@ void *arena_alloc(struct arena *a, size_t size)
     void *p = b->data + b->used;
     b->used += size;
     return p;
+}
+
+char *arena_strndup(struct arena *a, const char *s, size_t len)
+{
+    char *p = arena_alloc(a, len + 1);
+    if (!p)
+        return NULL;
+    memcpy(p, s, len);
+    p[len] = '\0';
+    return p;
+}
+
+char *arena_strdup(struct arena *a, const char *s)
+{
+    return s ? arena_strndup(a, s, strlen(s)) : NULL;
 }
 
 void arena_reset(struct arena *a)

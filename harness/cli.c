@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "duration.h"
+
 int cli_report(const char *cmd, const struct error *err)
 {
     const char *msg = err->message[0] ? err->message : error_description(err->code);
@@ -95,32 +97,8 @@ bad:
 bool cli_parse_duration_us(const char *cmd, const char *option, const char *text,
                            int64_t *out_us)
 {
-    char *end;
-    double v, mult = 1e6;
-
-    errno = 0;
-    if (!text || !*text)
-        goto bad;
-    v = strtod(text, &end);
-    if (errno || end == text || v < 0 || !isfinite(v))
-        goto bad;
-    if (strcmp(end, "") == 0 || strcmp(end, "s") == 0)
-        mult = 1e6;
-    else if (strcmp(end, "ms") == 0)
-        mult = 1e3;
-    else if (strcmp(end, "us") == 0)
-        mult = 1;
-    else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0)
-        mult = 60e6;
-    else if (strcmp(end, "h") == 0)
-        mult = 3600e6;
-    else
-        goto bad;
-    if (v * mult > 9e18)
-        goto bad;
-    *out_us = (int64_t)(v * mult);
-    return true;
-bad:
+    if (duration_parse_us(text, out_us))
+        return true;
     cli_usage_error(cmd, "%s: expected a duration such as 30, 30s, 500ms, 5m or 1h, found '%s'",
                     option, text ? text : "");
     return false;

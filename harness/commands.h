@@ -15,9 +15,12 @@
 
 int cmd_capture(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_json_diff(int argc, char **argv);
 int cmd_json_patch(int argc, char **argv);
+int cmd_dbdiff(int argc, char **argv);
+int cmd_proxy(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 
 #endif

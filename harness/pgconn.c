@@ -80,6 +80,42 @@ void pgconn_mask(const char *conninfo, char *out, size_t size)
     PQconninfoFree(options);
 }
 
+/*
+ * A conninfo libpq cannot parse gets an error message that quotes pieces of
+ * it ("missing \"=\" after \"cret\""), possibly of the password: when the
+ * string looks like it holds one, every quoted piece is blanked.
+ */
+static bool looks_secret(const char *conninfo)
+{
+    if (strcasestr(conninfo, "password"))
+        return true;
+    const char *auth = strstr(conninfo, "://");
+    if (!auth)
+        return false;
+    auth += 3;
+    size_t alen = strcspn(auth, "/?");
+    const char *at = memrchr(auth, '@', alen);
+    return at && memchr(auth, ':', (size_t)(at - auth));
+}
+
+static void mask_quoted(char *text, size_t size)
+{
+    char out[ERROR_MESSAGE_MAX];
+    size_t j = 0;
+    for (const char *p = text; *p && j < sizeof out - 6;) {
+        const char *end = *p == '"' ? strchr(p + 1, '"') : NULL;
+        if (end) {
+            memcpy(out + j, "\"***\"", 5);
+            j += 5;
+            p = end + 1;
+        } else {
+            out[j++] = *p++;
+        }
+    }
+    out[j] = '\0';
+    snprintf(text, size, "%s", out);
+}
+
 void pgconn_scrub(const char *conninfo, char *text, size_t size)
 {
     char *errmsg = NULL;
@@ -87,8 +123,11 @@ void pgconn_scrub(const char *conninfo, char *text, size_t size)
     const char *password = NULL;
 
     PQfreemem(errmsg);
-    if (!options)
+    if (!options) {
+        if (looks_secret(conninfo))
+            mask_quoted(text, size);
         return;
+    }
     for (PQconninfoOption *o = options; o->keyword; o++)
         if (strcmp(o->keyword, "password") == 0 && o->val && *o->val)
             password = o->val;

@@ -23,7 +23,10 @@ int pgconn_connect(PGconn **out, const char *conninfo, const char *application_n
  * replaced by "********" ("host=db port=5432 dbname=app password=********"). */
 void pgconn_mask(const char *conninfo, char *out, size_t size);
 
-/* Replace every occurrence of conninfo's password in `text` by ********. */
+/* Replace every occurrence of conninfo's password in `text` by ********.
+ * When libpq cannot parse the conninfo (so its password is unknown) but it
+ * looks like it holds one, every "quoted" piece of `text` is blanked:
+ * libpq's parse errors quote fragments of the string. */
 void pgconn_scrub(const char *conninfo, char *text, size_t size);
 
 /* Does this SQLSTATE mean the connection or the server is gone (class 08,

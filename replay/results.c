@@ -159,15 +159,14 @@ static int write_target(struct buf *out, const struct result_target *t)
     return rc;
 }
 
-int results_writer_write(struct results_writer *w, const struct result_record *rec,
-                         struct error *err)
+/* The record as one JSON object (no newline); target names from `names`. */
+static int record_to_json(struct buf *out, const char (*names)[64], size_t name_count,
+                          const struct result_record *rec)
 {
-    struct buf *out = outfile_buf(w->file);
     int rc = 0;
 
-    if (rec->target_count != w->target_count)
-        return error_set(err, ERR_STATE, "result for transaction %llu has %zu targets, not %zu",
-                         (unsigned long long)rec->tx, rec->target_count, w->target_count);
+    if (rec->target_count != name_count)
+        return ERR_STATE;
     rc |= buf_append_str(out, "{\"type\":\"result\",\"tx\":");
     rc |= jsonw_uint(out, rec->tx);
     rc |= buf_append_str(out, ",\"conn\":");
@@ -199,17 +198,53 @@ int results_writer_write(struct results_writer *w, const struct result_record *r
     for (size_t i = 0; i < rec->target_count; i++) {
         if (i)
             rc |= buf_append_char(out, ',');
-        rc |= jsonw_cstring(out, w->names[i], 0);
+        rc |= jsonw_cstring(out, names[i], 0);
         rc |= buf_append_char(out, ':');
         rc |= write_target(out, &rec->targets[i]);
     }
     rc |= buf_append_str(out, "}}");
+    return rc ? ERR_TOOBIG : 0;
+}
+
+int results_record_to_json(struct buf *out, const struct results_header *h,
+                           const struct result_record *rec)
+{
+    char names[RESULTS_MAX_TARGETS][64];
+    if (h->target_count > RESULTS_MAX_TARGETS)
+        return ERR_STATE;
+    for (size_t i = 0; i < h->target_count; i++)
+        snprintf(names[i], sizeof names[i], "%s", h->targets[i].name);
+    return record_to_json(out, (const char (*)[64])names, h->target_count, rec);
+}
+
+int results_writer_write(struct results_writer *w, const struct result_record *rec,
+                         struct error *err)
+{
+    int rc;
+
+    if (rec->target_count != w->target_count)
+        return error_set(err, ERR_STATE, "result for transaction %llu has %zu targets, not %zu",
+                         (unsigned long long)rec->tx, rec->target_count, w->target_count);
+    rc = record_to_json(outfile_buf(w->file), (const char (*)[64])w->names, w->target_count,
+                        rec);
     if (rc) {
         outfile_rollback(w->file);
         return error_set(err, ERR_TOOBIG,
                          "result for transaction %llu does not fit in %zu bytes; lower the "
                          "inline body cap",
                          (unsigned long long)rec->tx, (size_t)LINE_MAX_BYTES);
+    }
+    w->count++;
+    return end_line(w, err);
+}
+
+int results_writer_write_line(struct results_writer *w, const char *line, size_t len,
+                              struct error *err)
+{
+    if (buf_append(outfile_buf(w->file), line, len)) {
+        outfile_rollback(w->file);
+        return error_set(err, ERR_TOOBIG, "a results line is larger than %zu bytes",
+                         (size_t)LINE_MAX_BYTES);
     }
     w->count++;
     return end_line(w, err);
@@ -241,6 +276,26 @@ int results_writer_close(struct results_writer *w, struct error *err)
     rc = outfile_close(w->file, err);
     free(w);
     return rc;
+}
+
+int results_writer_write_lines(struct results_writer *w, const char *lines, size_t len,
+                               uint64_t count, struct error *err)
+{
+    if (buf_append(outfile_buf(w->file), lines, len)) {
+        outfile_rollback(w->file);
+        return error_set(err, ERR_TOOBIG, "a block of results is larger than %zu bytes",
+                         (size_t)LINE_MAX_BYTES);
+    }
+    w->count += count;
+    return outfile_commit(w->file, err);
+}
+
+void results_writer_discard(struct results_writer *w)
+{
+    if (!w)
+        return;
+    outfile_discard(w->file);
+    free(w);
 }
 
 uint64_t results_writer_count(const struct results_writer *w)

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "errors.h"
 #include "trace.h"
 
@@ -100,11 +101,24 @@ int results_writer_open(struct results_writer **out, const char *path,
                         const struct results_header *header, struct error *err);
 int results_writer_write(struct results_writer *w, const struct result_record *rec,
                          struct error *err);
+/* Serialise a record as results_writer_write() would, without the newline,
+ * onto `out` (so threads can format records in parallel); target names come
+ * from `h`.  0, ERR_TOOBIG or ERR_STATE (target count mismatch). */
+int results_record_to_json(struct buf *out, const struct results_header *h,
+                           const struct result_record *rec);
+/* Append a record serialised by results_record_to_json (no newline). */
+int results_writer_write_line(struct results_writer *w, const char *line, size_t len,
+                              struct error *err);
+/* Append `count` such records at once, each already followed by '\n'. */
+int results_writer_write_lines(struct results_writer *w, const char *lines, size_t len,
+                               uint64_t count, struct error *err);
 /* `object`: a JSON object text; written as {"type":"summary",...}. */
 int results_writer_write_summary(struct results_writer *w, const char *object,
                                  struct error *err);
 int results_writer_flush(struct results_writer *w, struct error *err);
 int results_writer_close(struct results_writer *w, struct error *err);
+/* Close and delete the .partial file (a run that could not start); NULL ok. */
+void results_writer_discard(struct results_writer *w);
 uint64_t results_writer_count(const struct results_writer *w);
 
 /* Reading. max_line 0 = default. */

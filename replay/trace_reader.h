@@ -6,6 +6,7 @@
 #define REHEARSE_TRACE_READER_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "errors.h"
 #include "trace.h"
@@ -34,6 +35,10 @@ const char *trace_reader_raw_line(const struct trace_reader *r, size_t *len);
 json_t *trace_reader_summary(const struct trace_reader *r);
 
 uint64_t trace_reader_line_number(const struct trace_reader *r);
+
+/* Read every line with jansson, never with the one-pass decoder
+ * (replay/trace_decode.h); for tests that compare the two. */
+void trace_reader_set_slow_only(struct trace_reader *r, bool slow_only);
 
 void trace_reader_close(struct trace_reader *r); /* NULL is fine */
 
