@@ -24,8 +24,8 @@ static void usage(FILE *out)
             "usage: rehearse trace split TRACE -n N -o DIR [-q]\n"
             "\n"
             "Write the transactions of TRACE into N traces DIR/shard-I.jsonl (I from 0 to\n"
-            "N-1, zero-padded to one width; .jsonl.gz when TRACE's name ends in .gz), by\n"
-            "connection: part I holds exactly the connections 'rehearse replay --shard I/N'\n"
+            "N-1, as JOB_COMPLETION_INDEX counts; .jsonl.gz when TRACE's name ends in .gz),\n"
+            "by connection: part I holds exactly the connections 'rehearse replay --shard I/N'\n"
             "replays, each connection whole and in order. Every part starts with TRACE's\n"
             "header plus \"split\":{\"index\":I,\"count\":N}; replaying part I is replaying\n"
             "--shard I/N of TRACE. Parts have no summary line (TRACE keeps it).\n"
@@ -62,12 +62,10 @@ static int split(const char *trace, uint32_t n, const char *dir, bool quiet)
     struct error err;
     size_t tlen = strlen(trace);
     bool gz = tlen > 3 && strcmp(trace + tlen - 3, ".gz") == 0;
-    int width = 1, rc = 0;
+    int rc = 0;
     uint64_t total = 0;
 
     error_init(&err);
-    for (uint32_t m = n - 1; m >= 10; m /= 10)
-        width++;
     if (!parts || !counts) {
         error_set(&err, ERR_NOMEM, "out of memory");
         goto fail;
@@ -88,7 +86,7 @@ static int split(const char *trace, uint32_t n, const char *dir, bool quiet)
             rc = error_set(&err, ERR_NOMEM, "out of memory");
             goto fail;
         }
-        snprintf(path, sizeof path, "%s/shard-%0*u.jsonl%s", dir, width, i, gz ? ".gz" : "");
+        snprintf(path, sizeof path, "%s/shard-%u.jsonl%s", dir, i, gz ? ".gz" : "");
         rc = trace_writer_open_line(&parts[i], path, header, strlen(header), &err);
         free(header);
         if (rc)

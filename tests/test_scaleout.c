@@ -269,7 +269,7 @@ Test(scaleout, split_parts_partition_the_trace_by_connection_and_keep_its_header
     cr_assert_eq(res.out_len, 0);
     test_run_free(&res);
     struct stat st;
-    cr_assert_eq(stat(test_path(dir, "gz/shard-00.jsonl.gz"), &st), 0);
+    cr_assert_eq(stat(test_path(dir, "gz/shard-0.jsonl.gz"), &st), 0);
     cr_assert_eq(stat(test_path(dir, "gz/shard-49.jsonl.gz"), &st), 0);
 }
 
