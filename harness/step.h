@@ -65,6 +65,10 @@ const struct step_kind *const *step_kinds(void); /* NULL-terminated */
 
 struct run_control;
 struct supervisor;
+struct fault_proxy;
+struct fault_windows;
+struct subst;
+struct buf;
 
 /* Interruptible sleep; false when the run was stopped meanwhile. */
 bool step_run_sleep(struct step_run *run, int64_t us);
@@ -76,6 +80,21 @@ const struct scenario *step_run_scenario(struct step_run *run);
  * never print it: use step_run_database_display). Borrowed for the run. */
 const char *step_run_conninfo(struct step_run *run, int database);
 const char *step_run_database_display(struct step_run *run, int database);
+/* The database's name on its server (what pg_stat_activity.datname says). */
+const char *step_run_dbname(struct step_run *run, int database);
+/* The run's fault proxy (NULL when the scenario declares no links); links
+ * are named as in the scenario.  Thread-safe (fault_proxy.h). */
+struct fault_proxy *step_run_proxy(struct step_run *run);
+/* Where fault steps record their faults, and how they are lifted
+ * (fault_windows.h). */
+struct fault_windows *step_run_faults(struct step_run *run);
+/* Expand a template parsed with scenario_template() (its references to
+ * databases, services, links and directories). */
+int step_run_expand(struct step_run *run, const struct subst *t, struct buf *out,
+                    struct error *err);
+/* "RUN_DIR/steps/<step>", the directory of any step's files (not created:
+ * it exists once that step wrote something). */
+void step_run_step_dir(struct step_run *run, const char *step, char *out, size_t size);
 /* Directory for this step's files, "steps/<name>" under the run directory,
  * created (0700) on first use. Returns 0 or an error. */
 int step_run_dir(struct step_run *run, char *out, size_t size, struct error *err);
