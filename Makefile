@@ -77,6 +77,9 @@ $(BUILD)/%.o: %.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# report.html embeds its style sheet and script with .incbin (reports/report_assets.c).
+$(BUILD)/reports/report_assets.o: $(wildcard reports/assets/*)
+
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(Q)rm -f $@

@@ -49,3 +49,9 @@ void sha256_free(struct sha256 *h)
     EVP_MD_CTX_free(h->ctx);
     free(h);
 }
+
+bool sha256_digest(const void *data, size_t len, unsigned char out[SHA256_LEN])
+{
+    unsigned int n = 0;
+    return EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) == 1 && n == SHA256_LEN;
+}

@@ -21,5 +21,6 @@ int cmd_json_diff(int argc, char **argv);
 int cmd_json_patch(int argc, char **argv);
 int cmd_dbdiff(int argc, char **argv);
 int cmd_proxy(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif

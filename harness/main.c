@@ -25,6 +25,7 @@ static const struct command commands[] = {
     {"json-patch", cmd_json_patch, "apply an RFC 6902 JSON Patch to a document"},
     {"dbdiff", cmd_dbdiff, "compare the schema and rows of two PostgreSQL databases"},
     {"proxy", cmd_proxy, "run the fault proxy: relay TCP with network faults (toxics)"},
+    {"report", cmd_report, "render a DIFF.json as report.json, report.html, junit.xml, summary.md"},
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])

@@ -807,18 +807,18 @@ out:
     return rc;
 }
 
-int jdoc_parse_file(struct jdoc *d, const char *path, const struct jdoc_limits *lim,
-                    struct error *err)
+int jdoc_read_file(const char *path, size_t max, char **out, size_t *out_len,
+                   struct error *err)
 {
-    size_t max = lim && lim->max_size ? lim->max_size : JDOC_DEFAULT_MAX_SIZE;
     size_t len = 0, cap = 0;
     char *data = NULL;
     struct stat st;
     int fd, rc;
 
-    jdoc_reset(d);
-    free(d->owned);
-    d->owned = NULL;
+    *out = NULL;
+    *out_len = 0;
+    if (!max)
+        max = JDOC_DEFAULT_MAX_SIZE;
     fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return error_errno(err, ERR_INPUT, errno, "cannot open '%s'", path);
@@ -875,13 +875,30 @@ int jdoc_parse_file(struct jdoc *d, const char *path, const struct jdoc_limits *
     if (!data && !(data = malloc(1)))
         return error_set(err, ERR_NOMEM, "out of memory reading '%s'", path);
     data[len] = '\0';
-    d->owned = data;
-    return jdoc_parse(d, data, len, strcmp(path, "-") == 0 ? "<stdin>" : path, lim, err);
+    *out = data;
+    *out_len = len;
+    return 0;
 fail:
     if (fd != STDIN_FILENO)
         close(fd);
     free(data);
     return rc;
+}
+
+int jdoc_parse_file(struct jdoc *d, const char *path, const struct jdoc_limits *lim,
+                    struct error *err)
+{
+    char *data;
+    size_t len;
+    int rc;
+
+    jdoc_reset(d);
+    free(d->owned);
+    d->owned = NULL;
+    if ((rc = jdoc_read_file(path, lim ? lim->max_size : 0, &data, &len, err)) != 0)
+        return rc;
+    d->owned = data;
+    return jdoc_parse(d, data, len, strcmp(path, "-") == 0 ? "<stdin>" : path, lim, err);
 }
 
 /* ------------------------------------------------------------- navigation */

@@ -127,6 +127,12 @@ int jdoc_parse(struct jdoc *d, const char *data, size_t len, const char *name,
 int jdoc_parse_file(struct jdoc *d, const char *path, const struct jdoc_limits *lim,
                     struct error *err);
 
+/* Read `path` ("-" for standard input) whole, at most `max` bytes (0: the
+ * default limit), into *out (malloc'ed, NUL-terminated; free it): for
+ * callers that look at the bytes before parsing them.  Errors as
+ * jdoc_parse_file. */
+int jdoc_read_file(const char *path, size_t max, char **out, size_t *len, struct error *err);
+
 /* Line and column (1-based, the column counted in characters) of a byte
  * offset of the parsed input. */
 void jdoc_location(const struct jdoc *d, size_t offset, size_t *line, size_t *column);

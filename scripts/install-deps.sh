@@ -16,6 +16,9 @@ core=(
   postgresql
   python3 python3-jsonschema
   python3-jsonpatch  # tests: an independent RFC 6902 implementation checks json-diff's patches
+  chromium           # tests: report.html opened in headless Chromium (XSS corpus, screenshots)
+  libxml2-utils      # tests: xmllint validates junit.xml against its schema
+  cmark-gfm          # tests: summary.md rendered by GitHub's Markdown implementation
 )
 bench=(tshark wrk nginx-light hyperfine tcpdump time)
 fixtures=(tcpdump tshark python3 python3-scapy iproute2 nginx-light curl)

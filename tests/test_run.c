@@ -82,7 +82,10 @@ Test(run, steps_run_in_order_services_start_healthy_and_the_journal_records_ever
                  " \"databases\": [{\"name\": \"app\", \"conninfo\": \"@CONNINFO@\"}],\n"
                  " \"services\": [{\"name\": \"svc\", \"argv\": [\"@PGSERVICE@\"],\n"
                  "   \"env\": {\"PORT\": \"${port}\", \"DATABASE\": \"${db.app.conninfo}\"},\n"
-                 "   \"health\": {\"path\": \"/health\", \"timeout\": \"10s\"}}],\n"
+                 "   \"health\": {\"path\": \"/health\", \"timeout\": \"10s\"},\n"
+                 /* Sanitized binaries can take seconds to exit (leak scan) on a
+                  * loaded machine; the test is about a clean stop, not its speed. */
+                 "   \"stop_timeout\": \"30s\"}],\n"
                  " \"steps\": [\n"
                  "   {\"name\": \"start-svc\", \"start\": \"svc\"},\n"
                  "   {\"name\": \"add\", \"sql\": {\"database\": \"app\",\n"
