@@ -18,6 +18,7 @@
 #include "guardian.h"
 #include "journal.h"
 #include "metrics.h"
+#include "now.h"
 #include "pg_cluster.h"
 #include "pgconn.h"
 #include "run_control.h"
@@ -1162,6 +1163,9 @@ int runner_run(const struct scenario *s, const struct runner_options *options,
     json_object_set_new(root, "status", json_string("running"));
     json_object_set_new(root, "complete", json_false());
     json_object_set_new(root, "started_at", json_string(stamp));
+    /* The clock of a replay's sent_us, to place requests on the timeline. */
+    json_object_set_new(root, "started_us",
+                        json_integer(now_wall_us() - (run_clock_us() - run.start_us)));
     json_object_set_new(root, "rehearse_pid", json_integer(getpid()));
     json_object_set_new(root, "guardian_pid", json_integer(guardian_pid(run.guardian)));
     json_object_set_new(root, "events", json_array());

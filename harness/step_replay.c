@@ -42,6 +42,7 @@ struct replay_step_target {
 
 struct replay_step {
     struct subst *trace;       /* path template (relative: to the scenario's directory) */
+    char *capture;             /* or the trace of this capture step */
     struct replay_step_target targets[RESULTS_MAX_TARGETS];
     size_t target_count;
     char *from, *to;           /* slice bounds as written */
@@ -60,7 +61,7 @@ struct replay_step {
 };
 
 static const char *const replay_keys[] = {
-    "trace", "targets", "from", "to", "speed", "rate", "concurrency", "limit", "sample",
+    "trace", "capture", "targets", "from", "to", "speed", "rate", "concurrency", "limit", "sample",
     "include", "exclude", "keep_host", "rewrites", "timeout", "connect_timeout", "workers",
     "allow_public_target", NULL};
 
@@ -77,6 +78,7 @@ static void free_replay(void *data)
     if (!r)
         return;
     subst_free(r->trace);
+    free(r->capture);
     for (size_t i = 0; i < r->target_count; i++)
         subst_free(r->targets[i].url);
     free(r->from);
@@ -334,10 +336,33 @@ static bool parse_replay(struct scenario_parser *p, struct step *step, const jso
         return false;
 
     const json_t *trace = json_object_get(value, "trace");
+    const char *capture = NULL;
     scenario_pointer(ptr, sizeof ptr, pointer, "trace");
-    if (!trace) {
+    if (json_object_get(value, "capture")) {
+        const struct step *other;
+        scenario_pointer(ptr, sizeof ptr, pointer, "capture");
+        if (trace) {
+            scenario_error(p, ptr, "\"trace\" and \"capture\" exclude each other: replay a "
+                                   "trace file or the trace of a capture step");
+            ok = false;
+        } else if (scenario_get_string(p, value, pointer, "capture", true, &capture) && capture) {
+            other = scenario_find_step(p, capture);
+            if (!other || !other->kind || strcmp(other->kind->name, "capture") != 0) {
+                scenario_error(p, ptr,
+                               "expected the name of a capture step before this one, found "
+                               "\"%s\"%s",
+                               capture, other ? " (not a capture step)" : "");
+                ok = false;
+            } else {
+                r->capture = strdup(capture);
+            }
+        } else {
+            ok = false;
+        }
+    } else if (!trace) {
         scenario_error(p, pointer, "missing \"trace\": the trace file to replay (a path, or "
-                                   "${run_dir}/... for one made during the run)");
+                                   "${run_dir}/... for one made during the run), or \"capture\": "
+                                   "a capture step");
         ok = false;
     } else if ((r->trace = scenario_template(p, trace, ptr, SUBST_ALLOW_DIRS | SUBST_ALLOW_ENV))) {
         if (subst_is_literal(r->trace) && !scenario_input_file(p, ptr, r->trace->source))
@@ -428,16 +453,21 @@ static int build_config(struct step_run *run, const struct replay_step *r,
     struct buf b;
     int rc;
 
-    buf_init(&b, PATH_MAX);
-    if ((rc = step_run_expand(run, r->trace, &b, err))) {
+    if (r->capture) {
+        step_run_step_dir(run, r->capture, trace, trace_size);
+        strncat(trace, "/trace.jsonl", trace_size - strlen(trace) - 1);
+    } else {
+        buf_init(&b, PATH_MAX);
+        if ((rc = step_run_expand(run, r->trace, &b, err))) {
+            buf_release(&b);
+            return rc;
+        }
+        if (b.data[0] == '/')
+            snprintf(trace, trace_size, "%s", b.data);
+        else
+            snprintf(trace, trace_size, "%s/%s", s->dir, b.data);
         buf_release(&b);
-        return rc;
     }
-    if (b.data[0] == '/')
-        snprintf(trace, trace_size, "%s", b.data);
-    else
-        snprintf(trace, trace_size, "%s/%s", s->dir, b.data);
-    buf_release(&b);
     if (access(trace, R_OK) != 0)
         return error_errno(err, ERR_INPUT, errno, "cannot read the trace '%s'", trace);
 
