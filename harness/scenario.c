@@ -1342,7 +1342,41 @@ static void parse_services(struct scenario_parser *p, const json_t *root)
 /* ---- the file ------------------------------------------------------------ */
 
 static const char *const top_keys[] = {"version", "name", "description", "seed", "databases",
-                                       "services", "links", "steps", "always", NULL};
+                                       "services", "links", "steps", "always", "report", NULL};
+static const char *const report_keys[] = {"diff", "database", NULL};
+
+/* The "report" section, or its defaults: the last diff step, the first
+ * dbdiff step. */
+static void parse_report(struct scenario_parser *p, const json_t *root)
+{
+    const json_t *v = member(root, "report");
+    static const struct { const char *key, *kind; } refs[] = {{"diff", "diff"},
+                                                              {"database", "dbdiff"}};
+    const struct step **out[2] = {&p->s->report_diff, &p->s->report_database};
+
+    for (size_t i = 0; i < p->named_count; i++) {
+        const struct step *st = p->named[i];
+        if (st->kind && strcmp(st->kind->name, "diff") == 0)
+            p->s->report_diff = st;
+        if (st->kind && strcmp(st->kind->name, "dbdiff") == 0 && !p->s->report_database)
+            p->s->report_database = st;
+    }
+    if (!v || !scenario_check_object(p, v, "/report", report_keys, "the report section"))
+        return;
+    for (size_t k = 0; k < 2; k++) {
+        const char *name = NULL;
+        char ptr[SCENARIO_POINTER_MAX];
+        if (!scenario_get_string(p, v, "/report", refs[k].key, false, &name) || !name)
+            continue;
+        scenario_pointer(ptr, sizeof ptr, "/report", refs[k].key);
+        const struct step *st = scenario_find_step(p, name);
+        if (!st || !st->kind || strcmp(st->kind->name, refs[k].kind) != 0)
+            scenario_error(p, ptr, "expected the name of a %s step, found \"%s\"%s", refs[k].kind,
+                           name, st ? " (a step of another kind)" : "");
+        else
+            *out[k] = st;
+    }
+}
 
 static int read_file(struct scenario *s, const char *path, struct error *err)
 {
@@ -1427,6 +1461,7 @@ static void parse_root(struct scenario_parser *p, const json_t *root)
     parse_services(p, root);
     parse_step_list(p, root, "steps", true, &s->steps, &s->step_count);
     parse_step_list(p, root, "always", false, &s->always, &s->always_count);
+    parse_report(p, root);
 }
 
 int scenario_load(struct scenario **out, const char *path, struct scenario_diagnostics *diags,

@@ -117,6 +117,11 @@ struct scenario {
     size_t link_count;
     bool has_seed;                 /* "seed": fault draws reproduce; else drawn per run */
     uint64_t seed;
+    /* The reports written at the end: the diff step whose DIFF.json they
+     * render and the dbdiff step of their database section ("report", or
+     * by default the last diff step and the first dbdiff step); NULL: none. */
+    const struct step *report_diff;
+    const struct step *report_database;
     struct step **steps;
     size_t step_count;
     struct step **always;
