@@ -70,7 +70,7 @@ int journal_save(struct journal *j, struct error *err)
     int rc;
 
     journal_lock(j);
-    text = json_dumps(j->root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    text = json_dumps(j->root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
     if (!text) {
         journal_unlock(j);
         return error_set(err, ERR_NOMEM, "out of memory writing the journal");

@@ -933,20 +933,32 @@ static void series_charts(struct html *h, const struct svg_span *windows, size_t
         if (slot < 0)
             continue;
         used[slot] = true;
-        x[slot] = calloc(np + 1, sizeof(double));
-        failed[slot] = calloc(np + 1, sizeof(double));
-        p99[slot] = calloc(np + 1, sizeof(double));
+        /* Each bucket is drawn across its width; a gap where no request
+         * was sent. */
+        x[slot] = calloc(3 * np + 1, sizeof(double));
+        failed[slot] = calloc(3 * np + 1, sizeof(double));
+        p99[slot] = calloc(3 * np + 1, sizeof(double));
         if (!x[slot] || !failed[slot] || !p99[slot]) {
             h->rc = ERR_NOMEM;
             goto out;
         }
-        for (uint32_t p = rfirst(c, points); p != JDOC_NONE; p = jdoc_next(c, points, p), i++) {
-            double requests = element_number(c, p, 1);
-            x[slot][i] = element_number(c, p, 0) + bucket / 2;
-            failed[slot][i] = requests > 0 ? 100.0 * element_number(c, p, 2) / requests : NAN;
-            p99[slot][i] = element_number(c, p, 4);
-            if (p99[slot][i] > p99_max)
-                p99_max = p99[slot][i];
+        double previous_end = -1;
+        for (uint32_t p = rfirst(c, points); p != JDOC_NONE; p = jdoc_next(c, points, p)) {
+            double requests = element_number(c, p, 1), at = element_number(c, p, 0);
+            double rate = requests > 0 ? 100.0 * element_number(c, p, 2) / requests : 0;
+            double latency = element_number(c, p, 4);
+            if (previous_end >= 0 && at > previous_end + bucket / 2) {
+                x[slot][i] = previous_end;
+                failed[slot][i] = p99[slot][i] = NAN;
+                i++;
+            }
+            x[slot][i] = at;
+            x[slot][i + 1] = previous_end = at + bucket;
+            failed[slot][i] = failed[slot][i + 1] = rate;
+            p99[slot][i] = p99[slot][i + 1] = latency;
+            i += 2;
+            if (latency > p99_max)
+                p99_max = latency;
         }
         s[slot] = (struct svg_series){name.s, name.len, x[slot], NULL, i, NULL, NULL, 0};
         n++;
@@ -972,6 +984,7 @@ static void series_charts(struct html *h, const struct svg_span *windows, size_t
     }
     struct svg_axes rate_axes = {900, 180, "Failed requests per target (%)", false, 0, end, 100,
                                  xt, 11, yt, 3};
+    hs(h, "<p class=\"note\">Failed requests, % of those sent</p>\n");
     if (!h->rc)
         h->rc = svg_line_chart(h->out, &rate_axes, s, count, windows, nw);
     for (size_t k = 0; k < 3; k++)
@@ -984,6 +997,7 @@ static void series_charts(struct html *h, const struct svg_span *windows, size_t
     }
     struct svg_axes latency_axes = {900, 180, "p99 latency per target", false, 0, end,
                                     p99_max * 1.05, xt, 11, yt, 3};
+    hs(h, "<p class=\"note\">Latency, p99</p>\n");
     if (!h->rc)
         h->rc = svg_line_chart(h->out, &latency_axes, s, count, windows, nw);
 out:
