@@ -1361,7 +1361,10 @@ static void parse_report(struct scenario_parser *p, const json_t *root)
         if (st->kind && strcmp(st->kind->name, "dbdiff") == 0 && !p->s->report_database)
             p->s->report_database = st;
     }
-    if (!v || !scenario_check_object(p, v, "/report", report_keys, "the report section"))
+    if (!v)
+        return;
+    if (!scenario_check_object(p, v, "/report", report_keys, "the report section") &&
+        !json_is_object(v))
         return;
     for (size_t k = 0; k < 2; k++) {
         const char *name = NULL;
