@@ -263,6 +263,11 @@ int step_run_expand(struct step_run *sr, const struct subst *t, struct buf *out,
     return subst_expand(t, &values, out, err);
 }
 
+const char *step_run_run_dir(struct step_run *sr)
+{
+    return sr->run->dir;
+}
+
 void step_run_step_dir(struct step_run *sr, const char *step, char *out, size_t size)
 {
     snprintf(out, size, "%s/steps/%s", sr->run->dir, step);

@@ -92,6 +92,8 @@ struct fault_windows *step_run_faults(struct step_run *run);
  * databases, services, links and directories). */
 int step_run_expand(struct step_run *run, const struct subst *t, struct buf *out,
                     struct error *err);
+/* The run directory (absolute). */
+const char *step_run_run_dir(struct step_run *run);
 /* "RUN_DIR/steps/<step>", the directory of any step's files (not created:
  * it exists once that step wrote something). */
 void step_run_step_dir(struct step_run *run, const char *step, char *out, size_t size);

@@ -28,6 +28,7 @@
 #include "replay_options.h"
 #include "run_control.h"
 #include "step.h"
+#include "step_replay.h"
 #include "subst.h"
 #include "supervisor.h"
 
@@ -690,6 +691,15 @@ out:
     free(rep);
     free(c);
     return status;
+}
+
+bool step_replay_has_target(const struct step *replay, const char *name)
+{
+    const struct replay_step *r = replay->data;
+    for (size_t i = 0; r && i < r->target_count; i++)
+        if (strcmp(r->targets[i].name, name) == 0)
+            return true;
+    return false;
 }
 
 const struct step_kind step_kind_replay = {
