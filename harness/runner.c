@@ -22,6 +22,7 @@
 #include "pg_cluster.h"
 #include "pgconn.h"
 #include "run_control.h"
+#include "run_report.h"
 #include "subst.h"
 #include "supervisor.h"
 #include "fileutil.h"
@@ -1103,6 +1104,87 @@ static void finish(struct run *run, struct runner_result *res, int setup_rc,
     res->assertions_failed = run->assertions_failed;
 }
 
+/* ---- reports ------------------------------------------------------------- */
+
+/* The reports of the run (run_report.h), once it has ended: from the diff
+ * step's DIFF.json, or — when the run was cut short before it — from a
+ * diff of whatever the replays kept.  Recorded in the journal's "report". */
+static void write_reports(struct run *run, struct runner_result *res)
+{
+    const struct step *ds = run->s->report_diff;
+    struct run_report_result rr;
+    struct error err;
+    char diff[PATH_MAX + 64];
+    json_t *info, *copy;
+    int rc = 0;
+
+    if (!ds)
+        return;
+    error_init(&err);
+    info = json_object();
+    snprintf(diff, sizeof diff, "%s/steps/%s/diff.json", run->dir, ds->name);
+    if (access(diff, R_OK) == 0) {
+        json_object_set_new(info, "diff", json_string(diff + strlen(run->dir) + 1));
+    } else if (ds->kind->finish &&
+               (rc = ds->kind->finish(ds, run->dir, diff, sizeof diff, &err)) == 0) {
+        json_object_set_new(info, "diff", json_string(diff + strlen(run->dir) + 1));
+        json_object_set_new(info, "note", json_string("the diff step did not run to its end; "
+                                                      "the diff covers what the replays kept"));
+    } else if (!rc) {
+        rc = error_set(&err, ERR_STATE, "step '%s' made no diff", ds->name);
+    }
+    if (!rc) {
+        journal_lock(run->journal);
+        copy = json_deep_copy(journal_root(run->journal));
+        journal_unlock(run->journal);
+        struct run_report_config c = {run->dir, copy, diff,
+                                      run->s->report_database ? run->s->report_database->name
+                                                              : NULL};
+        rc = run_report_write(&c, &rr, &err);
+        json_decref(copy);
+    }
+    if (rc) {
+        json_object_set_new(info, "error", json_string(err.message));
+        snprintf(res->report_summary, sizeof res->report_summary, "no report: %s", err.message);
+        /* No diff because nothing was replayed is a fact of the run; a
+         * report that cannot be written is the environment failing. */
+        if (rc != ERR_INPUT && res->exit_code < EXIT_ENVIRONMENT && res->exit_code != 2)
+            res->exit_code = EXIT_ENVIRONMENT;
+    } else {
+        json_object_set_new(info, "html", json_string("report.html"));
+        json_object_set_new(info, "json", json_string("report.json"));
+        json_object_set_new(info, "junit", json_string("junit.xml"));
+        json_object_set_new(info, "markdown", json_string("summary.md"));
+        json_object_set_new(info, "verdict", json_string(rr.verdict));
+        json_object_set_new(info, "summary", json_string(rr.summary));
+        snprintf(res->report_html, sizeof res->report_html, "%s", rr.html);
+        snprintf(res->report_verdict, sizeof res->report_verdict, "%s", rr.verdict);
+        snprintf(res->report_summary, sizeof res->report_summary, "%s", rr.summary);
+        /* Regressions (or nothing compared) are findings. */
+        if (rr.exit_code && res->exit_code == EXIT_OK) {
+            res->exit_code = EXIT_FINDINGS;
+            snprintf(res->reason, sizeof res->reason, "the report says %s: %s", rr.verdict,
+                     rr.summary);
+        }
+    }
+    journal_lock(run->journal);
+    json_t *root = journal_root(run->journal);
+    json_object_set_new(root, "report", info);
+    if (json_integer_value(json_object_get(root, "exit_code")) != res->exit_code) {
+        json_object_set_new(root, "exit_code", json_integer(res->exit_code));
+        if (res->exit_code == EXIT_FINDINGS)
+            json_object_set_new(root, "status", json_string("failed"));
+        else if (res->exit_code == EXIT_ENVIRONMENT &&
+                 strcmp(res->status, "interrupted") != 0)
+            json_object_set_new(root, "status", json_string("error"));
+        snprintf(res->status, sizeof res->status, "%s",
+                 json_string_value(json_object_get(root, "status")));
+        json_object_set_new(root, "reason", json_string(res->reason));
+    }
+    journal_unlock(run->journal);
+    save(run);
+}
+
 static void release(struct run *run)
 {
     supervisor_free(run->sv);
@@ -1204,6 +1286,8 @@ int runner_run(const struct scenario *s, const struct runner_options *options,
     }
     teardown(&run);
     finish(&run, res, rc, &setup_err);
+    if (rc == 0)
+        write_reports(&run, res);
     restore_signals(old);
     release(&run);
     return res->exit_code;

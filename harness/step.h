@@ -53,6 +53,12 @@ struct step_kind {
                   const char *pointer);
     enum step_status (*run)(struct step_run *run, const struct step *step);
     void (*free)(void *data);
+    /* Optional: make the step's main output at the end of a run that never
+     * ran the step to its end (a run cut short), from what exists in
+     * run_dir; write its path into out.  The diff step uses it so that an
+     * interrupted rehearsal still gets its reports. */
+    int (*finish)(const struct step *step, const char *run_dir, char *out, size_t size,
+                  struct error *err);
     /* Default for the step's "on_failure" when it does not say. */
     enum step_on_failure default_on_failure;
 };
