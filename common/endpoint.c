@@ -61,13 +61,24 @@ static size_t path_start(const char *t, size_t len)
     return 0; /* origin-form without a leading slash, or "*": keep as is */
 }
 
-int endpoint_template_path(struct buf *out, const char *target, size_t len)
+const char *endpoint_path(const char *target, size_t len, size_t *path_len)
 {
     size_t i = path_start(target, len), end = i;
-    int rc = 0;
 
     while (end < len && target[end] != '?' && target[end] != '#')
         end++;
+    *path_len = end - i;
+    return target + i;
+}
+
+int endpoint_template_path(struct buf *out, const char *target, size_t len)
+{
+    size_t plen, i = 0, end;
+    const char *path = endpoint_path(target, len, &plen);
+    int rc = 0;
+
+    target = path;
+    end = plen;
     if (i == end)
         return buf_append_char(out, '/');
     while (i < end && !rc) {

@@ -35,6 +35,11 @@ int endpoint_template_path(struct buf *out, const char *target, size_t len);
 /* Append "METHOD TEMPLATED-PATH" to out. */
 int endpoint_template(struct buf *out, const char *method, const char *target, size_t len);
 
+/* The path of a request target: *len gets the length of the path that
+ * starts at the returned pointer, without query string or fragment, and
+ * with the scheme and authority of an absolute-form target skipped. */
+const char *endpoint_path(const char *target, size_t len, size_t *path_len);
+
 /* True when one path segment is an identifier by the rules above. */
 bool endpoint_segment_is_id(const char *seg, size_t len);
 

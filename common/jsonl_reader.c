@@ -216,3 +216,27 @@ void jsonl_reader_close(struct jsonl_reader *r)
     free(r->path);
     free(r);
 }
+
+int jsonl_reader_seek(struct jsonl_reader *r, uint64_t offset, uint64_t line_number,
+                      struct error *err)
+{
+    json_decref(r->value);
+    r->value = NULL;
+    /* gzseek is a plain lseek on uncompressed files; on compressed ones it
+     * decompresses forward (from the start when going back), so callers
+     * seek in increasing offset order. */
+    if (gzseek(r->gz, (z_off_t)offset, SEEK_SET) < 0) {
+        int zerr;
+        const char *msg = gzerror(r->gz, &zerr);
+        return error_set(err, ERR_IO, "%s: cannot go back to byte offset %llu: %s", r->path,
+                         (unsigned long long)offset, zerr == Z_ERRNO ? strerror(errno) : msg);
+    }
+    buf_reset(&r->pending);
+    r->start = r->scan_from = r->consumed = 0;
+    r->eof = 0;
+    r->line = NULL;
+    r->line_len = 0;
+    r->line_number = line_number ? line_number - 1 : 0;
+    r->line_offset = r->next_offset = offset;
+    return 0;
+}

@@ -47,6 +47,14 @@ const char *jsonl_reader_path(const struct jsonl_reader *r);
 int jsonl_reader_error(const struct jsonl_reader *r, struct error *err, int code,
                        const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* Go to byte offset `offset` (of the uncompressed text), where line
+ * `line_number` starts: the next line returned is that one.  For reading
+ * again lines whose jsonl_reader_line_offset() was noted; not for standard
+ * input.  On compressed files a seek backwards decompresses from the start:
+ * seek in increasing order. */
+int jsonl_reader_seek(struct jsonl_reader *r, uint64_t offset, uint64_t line_number,
+                      struct error *err);
+
 void jsonl_reader_close(struct jsonl_reader *r); /* NULL is fine */
 
 #endif

@@ -22,5 +22,6 @@ int cmd_json_patch(int argc, char **argv);
 int cmd_dbdiff(int argc, char **argv);
 int cmd_proxy(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 
 #endif

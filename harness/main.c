@@ -20,12 +20,13 @@ static const struct command commands[] = {
     {"capture", cmd_capture, "capture HTTP/1.x traffic (pcap file or interface) into a trace"},
     {"trace", cmd_trace, "inspect and convert traces: show, stats, import-har, export-har"},
     {"replay", cmd_replay, "send a trace to old and new services; write results"},
+    {"diff", cmd_diff, "compare the responses of a replay's targets, noise cancelled: DIFF.json"},
+    {"report", cmd_report, "render a DIFF.json as report.json, report.html, junit.xml, summary.md"},
     {"run", cmd_run, "run a rehearsal scenario (services, SQL migrations, assertions)"},
-    {"json-diff", cmd_json_diff, "the RFC 6902 patch between two JSON documents"},
-    {"json-patch", cmd_json_patch, "apply an RFC 6902 JSON Patch to a document"},
     {"dbdiff", cmd_dbdiff, "compare the schema and rows of two PostgreSQL databases"},
     {"proxy", cmd_proxy, "run the fault proxy: relay TCP with network faults (toxics)"},
-    {"report", cmd_report, "render a DIFF.json as report.json, report.html, junit.xml, summary.md"},
+    {"json-diff", cmd_json_diff, "the RFC 6902 patch between two JSON documents"},
+    {"json-patch", cmd_json_patch, "apply an RFC 6902 JSON Patch to a document"},
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])

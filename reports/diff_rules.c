@@ -36,6 +36,7 @@ struct diff_rules {
     size_t neps;
     char **templates;
     size_t ntemplates;
+    size_t (*template_at)[2]; /* line and column of each template */
     struct jpointer_pattern *redact;
     size_t nredact;
     struct cached *cache;
@@ -73,6 +74,7 @@ void diff_rules_free(struct diff_rules *r)
     for (size_t i = 0; i < r->ntemplates; i++)
         free(r->templates[i]);
     free(r->templates);
+    free(r->template_at);
     for (size_t i = 0; i < r->nredact; i++)
         jpointer_pattern_release(&r->redact[i]);
     free(r->redact);
@@ -486,13 +488,16 @@ static int load_templates(struct loader *L, uint32_t v)
         return fail_at(L, v, "\"templates\" must be an array of path templates such as "
                        "\"/users/{id}/orders\", found %s", a_type(d, v));
     r->templates = calloc(d->nodes[v].len + 1, sizeof *r->templates);
-    if (!r->templates)
+    r->template_at = calloc(d->nodes[v].len + 1, sizeof *r->template_at);
+    if (!r->templates || !r->template_at)
         return error_set(L->err, ERR_NOMEM, "out of memory");
     for (uint32_t e = jdoc_first(d, v); e != JDOC_NONE; e = jdoc_next(d, v, e)) {
         char *t = NULL;
         int rc = dup_string(L, e, "a path template", &t);
         if (rc)
             return rc;
+        jdoc_location(d, d->nodes[e].offset, &r->template_at[r->ntemplates][0],
+                      &r->template_at[r->ntemplates][1]);
         r->templates[r->ntemplates++] = t;
         if (t[0] != '/')
             return fail_at(L, e, "a path template must start with '/', found \"%s\"", t);
@@ -701,8 +706,8 @@ enum diff_header_decision diff_rules_header(const struct diff_rules *r, const ch
     enum diff_header_decision d = DIFF_HEADER_SKIP;
     int id = -1;
 
-    if (strcasecmp(name, "Content-Type") == 0)
-        d = DIFF_HEADER_COMPARE;
+    /* a rule that names the header decides (and gets the hit); else the
+     * built-in rule compares Content-Type */
     for (size_t i = 0; r && i < r->count && d == DIFF_HEADER_SKIP; i++) {
         const struct rule *x = &r->rules[i];
         if (x->info.kind == DIFF_RULE_HEADER && rule_in_scope(r, x, method, tmpl) &&
@@ -711,6 +716,8 @@ enum diff_header_decision diff_rules_header(const struct diff_rules *r, const ch
             id = (int)i;
         }
     }
+    if (d == DIFF_HEADER_SKIP && strcasecmp(name, "Content-Type") == 0)
+        d = DIFF_HEADER_COMPARE;
     for (size_t i = 0; r && i < r->count && d == DIFF_HEADER_COMPARE; i++) {
         const struct rule *x = &r->rules[i];
         if (x->info.kind == DIFF_RULE_IGNORE_HEADER && rule_in_scope(r, x, method, tmpl) &&
@@ -767,4 +774,19 @@ const char *diff_rules_template(const struct diff_rules *r, const char *path)
         }
     }
     return NULL;
+}
+
+size_t diff_rules_template_count(const struct diff_rules *r)
+{
+    return r ? r->ntemplates : 0;
+}
+
+const char *diff_rules_template_at(const struct diff_rules *r, size_t i, size_t *line,
+                                   size_t *column)
+{
+    if (!r || i >= r->ntemplates)
+        return NULL;
+    *line = r->template_at[i][0];
+    *column = r->template_at[i][1];
+    return r->templates[i];
 }

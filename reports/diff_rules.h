@@ -100,4 +100,10 @@ bool diff_rules_redact_header(const struct diff_rules *rules, const char *name);
  * non-empty segment; other segments match exactly. */
 const char *diff_rules_template(const struct diff_rules *rules, const char *path);
 
+/* The templates in file order (the pointers diff_rules_template returns),
+ * with the line and column where each is written; NULL past the last. */
+size_t diff_rules_template_count(const struct diff_rules *rules);
+const char *diff_rules_template_at(const struct diff_rules *rules, size_t i, size_t *line,
+                                   size_t *column);
+
 #endif

@@ -174,6 +174,34 @@ static const unsigned char str_stop[256] = {
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 };
 
+/*
+ * The first byte of s[0..e) that str_stop marks, eight bytes at a time:
+ * strings are most of what API bodies (and results files, which hold them)
+ * are made of.  In each 64-bit word a byte is flagged when it is '"' or '\\'
+ * (zero after the xor), below 0x20, or 0x80 and above.  The subtractions
+ * can flag a byte wrongly only above one flagged rightly, so the lowest
+ * flag is always right.
+ */
+static inline const unsigned char *skip_plain(const unsigned char *s, const unsigned char *e)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    while (e - s >= 8) {
+        uint64_t w, q, b, m;
+        memcpy(&w, s, 8);
+        q = w ^ (ones * '"');
+        b = w ^ (ones * '\\');
+        m = (((q - ones) & ~q) | ((b - ones) & ~b) | (w - ones * 0x20) | w) & highs;
+        if (m)
+            return s + (__builtin_ctzll(m) >> 3);
+        s += 8;
+    }
+#endif
+    while (s < e && !str_stop[*s])
+        s++;
+    return s;
+}
+
 void jdoc_location(const struct jdoc *d, size_t offset, size_t *line, size_t *column)
 {
     size_t l = 1, c = 1;
@@ -318,8 +346,7 @@ static int parse_escaped(struct parser *p, const unsigned char *start, const uns
     o += s - start;
     for (;;) {
         const unsigned char *run = s;
-        while (s < e && !str_stop[*s])
-            s++;
+        s = skip_plain(s, e);
         memcpy(o, run, (size_t)(s - run));
         o += s - run;
         if (s >= e)
@@ -397,8 +424,7 @@ static int parse_string(struct parser *p, uint32_t idx)
     struct jdoc_node *n;
 
     for (;;) {
-        while (s < e && !str_stop[*s])
-            s++;
+        s = skip_plain(s, e);
         if (s >= e)
             return fail(p, start - 1, ERR_INPUT, "unterminated string");
         if (*s == '"')
