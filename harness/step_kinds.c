@@ -9,13 +9,7 @@
 
 extern const struct step_kind step_kind_start, step_kind_stop, step_kind_restart, step_kind_sql,
     step_kind_parallel, step_kind_assert, step_kind_sleep, step_kind_replay,
-    step_kind_fault, step_kind_snapshot, step_kind_dbdiff, step_kind_capture;
-
-/* Kinds that later builds add: scenarios that use them get a clear
- * "not available in this build" error instead of a silent skip. */
-static const struct step_kind reserved_diff = {
-    .name = "diff", .summary = "diff the responses of targets, with noise cancelled",
-    .unavailable = "the response diff"};
+    step_kind_fault, step_kind_snapshot, step_kind_dbdiff, step_kind_capture, step_kind_diff;
 
 static const struct step_kind *const kinds[] = {
     &step_kind_start,
@@ -27,7 +21,7 @@ static const struct step_kind *const kinds[] = {
     &step_kind_sleep,
     &step_kind_capture,
     &step_kind_replay,
-    &reserved_diff,
+    &step_kind_diff,
     &step_kind_fault,
     &step_kind_snapshot,
     &step_kind_dbdiff,
