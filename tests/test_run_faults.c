@@ -498,3 +498,52 @@ Test(run_faults, process_and_database_faults_do_what_they_say)
     json_decref(j);
     test_run_free(&res);
 }
+
+Test(run_faults, an_interrupted_run_still_writes_its_reports_marked_incomplete)
+{
+    const char *trace = make_trace("slow-health", "/health", 400, 2, 40000);
+    char *text = NULL;
+
+    cr_assert(asprintf(&text,
+             "{\"version\": 1, \"name\": \"cut-short\",\n"
+             " \"services\": [\n%s],\n"
+             " \"steps\": [\n"
+             "   {\"name\": \"start-old\", \"start\": \"old\"},\n"
+             "   {\"name\": \"start-new\", \"start\": \"new\"},\n"
+             "   {\"name\": \"traffic\", \"replay\": {\"trace\": \"%s\", \"targets\": {\"old\": \"old\", \"new\": \"new\"}}},\n"
+             "   {\"name\": \"compare\", \"diff\": {\"replay\": \"traffic\", \"base\": \"old\", \"candidate\": \"new\"}}]}\n",
+             two_services, trace) > 0);
+    const char *path = write_scenario("cut-short", text, NULL);
+    free(text);
+    pid_t pid = test_rehearse_spawn(dir, "run", path, "-o", run_dir_of("cut-short"), NULL);
+    cr_assert_gt(pid, 0);
+    bool running = test_wait_step_status(run_dir_of("cut-short"), "traffic", "running", 60);
+    if (!running)
+        kill(pid, SIGKILL);
+    cr_assert(running, "the replay never started");
+    usleep(1500000);
+    cr_assert_eq(kill(pid, SIGINT), 0);
+    cr_assert_eq(test_wait_exit(pid, 60), 3, "an interrupted run exits 3, report or not");
+
+    json_t *j = test_journal(run_dir_of("cut-short"));
+    cr_assert_str_eq(json_string_value(json_object_get(j, "status")), "interrupted");
+    cr_assert_str_eq(status_of(j, "compare"), "skipped");
+    /* The diff was made from what the replay kept, and rendered. */
+    json_t *report = json_object_get(j, "report");
+    cr_assert_str_eq(json_string_value(json_object_get(report, "diff")), "diff.json", "%s",
+                     json_dumps(report, 0));
+    cr_assert(strstr(json_string_value(json_object_get(report, "note")), "did not run to its end"));
+    json_t *r = json_load_file(test_path(run_dir_of("cut-short"), "report.json"), 0, NULL);
+    cr_assert_not_null(r);
+    json_t *run = json_object_get(json_object_get(r, "context"), "run");
+    cr_assert(json_is_false(json_object_get(run, "complete")), "marked incomplete");
+    cr_assert_str_eq(json_string_value(json_object_get(run, "status")), "interrupted");
+    json_t *totals = json_object_get(r, "totals");
+    cr_assert_gt(json_integer_value(json_object_get(totals, "compared")), 5);
+    cr_assert_lt(json_integer_value(json_object_get(totals, "compared")), 400);
+    json_decref(r);
+    json_decref(j);
+    char *stdout_text = test_read_file(test_path(dir, "stdout"), NULL);
+    cr_assert(stdout_text && strstr(stdout_text, "report.html"), "%s", stdout_text);
+    free(stdout_text);
+}
