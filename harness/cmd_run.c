@@ -227,6 +227,10 @@ int cmd_run(int argc, char **argv)
                res.status, res.exit_code, res.reason, res.steps_ok, res.steps_failed,
                res.steps_skipped, res.assertions_passed,
                res.assertions_passed + res.assertions_failed, res.journal);
+    if (res.report_html[0])
+        printf("  report %s (%s)\n", res.report_html, res.report_verdict);
+    else if (res.report_summary[0])
+        printf("  %s\n", res.report_summary);
     if (cli_finish_stdout(CMD))
         return EXIT_ENVIRONMENT;
     return res.exit_code;
