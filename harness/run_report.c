@@ -77,6 +77,15 @@ static json_t *timeline(const struct run_report_config *c, json_t *warnings)
     size_t npaths = 0, i, nw = json_array_size(faults);
     json_t *f, *e, *out;
 
+    const json_t *setup = json_object_get(j, "setup");
+    if (setup) {
+        json_t *lane = json_pack("{s:s, s:s, s:s, s:O, s:O, s:i}", "name", "setup", "kind", "setup",
+                              "status", str(setup, "status"), "start_ms",
+                              json_object_get(setup, "start_ms"), "end_ms",
+                              json_object_get(setup, "end_ms"), "depth", 0);
+        if (lane)
+            json_array_append_new(steps, lane);
+    }
     add_steps(steps, json_object_get(j, "steps"), 0);
     add_steps(steps, json_object_get(j, "always"), 0);
     results_files(json_object_get(j, "steps"), c->run_dir, &paths, &npaths);

@@ -1266,7 +1266,16 @@ int runner_run(const struct scenario *s, const struct runner_options *options,
 
     error_init(&setup_err);
     run.phase = RUNNER_SETUP;
+    int64_t setup_start_us = run_clock_us();
     rc = setup(&run, &setup_err);
+    /* Clusters, setup SQL, clones and links take seconds before the first
+     * step: the timeline shows where they went. */
+    journal_lock(run.journal);
+    json_object_set_new(root, "setup",
+                        json_pack("{s:s, s:o, s:o}", "status", rc ? "failed" : "ok", "start_ms",
+                                  json_ms(offset_ms(&run, setup_start_us)), "end_ms",
+                                  json_ms(offset_ms(&run, run_clock_us()))));
+    journal_unlock(run.journal);
     /* A signal during setup shows up as whatever it cut short. */
     if (rc && run_control_stopped(&run.steps_control) &&
         run_control_reason(&run.steps_control, path, sizeof path) == RUN_STOP_SIGNAL)

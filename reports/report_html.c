@@ -1183,6 +1183,10 @@ static void number_text(struct html *h, const struct jdoc *c, uint32_t obj, cons
     uint32_t v = rget(c, obj, key);
     if (v == JDOC_NONE || jdoc_at(c, v)->type != JDOC_NUMBER)
         hs(h, "\xE2\x80\x94");
+    else if (jdoc_at(c, v)->len > 12)
+        /* A measured ratio such as 0.3188976377952756: a reviewer reads six
+         * significant digits; the exact value stays in report.json. */
+        hf(h, "%.6g", jdoc_number_double(jdoc_at(c, v)));
     else
         ht(h, (struct rstr){jdoc_at(c, v)->text, jdoc_at(c, v)->len}, 40);
 }
