@@ -27,7 +27,7 @@ static void usage(FILE *out)
             "usage: rehearse run SCENARIO.json [-o DIR] [--check] [--keep-db] [-q | --progress]\n"
             "\n"
             "Run a rehearsal: start an embedded PostgreSQL and the scenario's services, run\n"
-            "its steps (SQL migrations, service starts and stops, assertions ...), then its\n"
+            "its steps (SQL migrations, replays, faults, diffs, assertions ...), then its\n"
             "`always` steps whatever happened, and stop everything. The scenario format is in\n"
             "docs/scenario-format.md.\n"
             "\n"
@@ -40,7 +40,8 @@ static void usage(FILE *out)
             "\n"
             "The run directory holds journal.json (every step: start, end, status, outputs,\n"
             "assertions; rewritten after each step), logs/ (each service's stdout and stderr,\n"
-            "postgres.log) and steps/NAME/ (files a step wrote).\n"
+            "postgres.log), steps/NAME/ (files a step wrote) and, at the end (also of a run\n"
+            "cut short, marked incomplete), report.json, report.html, junit.xml, summary.md.\n"
             "\n"
             "Step kinds:\n");
     for (size_t i = 0; kinds[i]; i++)
