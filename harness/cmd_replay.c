@@ -22,6 +22,7 @@
 #include "jsonw.h"
 #include "now.h"
 #include "replay.h"
+#include "replay_options.h"
 #include "trace_reader.h"
 
 #define CMD "replay"
@@ -85,20 +86,15 @@ enum {
     OPT_CONN_IDLE, OPT_TARGET,
 };
 
-/* Header rules are applied in command-line order, after all targets are
- * known (a rule may name one). */
-struct rule_arg {
-    int kind; /* OPT_SET_HEADER, OPT_REMOVE_HEADER, OPT_REWRITE_PATH */
-    const char *text;
-};
-
 struct options {
     struct replay_config cfg;
     const char *speed_text, *from_text, *to_text, *shard_text;
     char split_shard[32]; /* "I/N" of a part made by `rehearse trace split` */
     double sample;
     bool allow_public, quiet, dry_run, keep_host;
-    struct rule_arg rules[MAX_RULES];
+    /* Header rules are applied in command-line order, after all targets are
+     * known (a rule may name one). */
+    struct replay_rule_text rules[MAX_RULES];
     size_t rule_count;
     const char *filters[2][SELECTION_MAX_RULES];
     size_t filter_count[2];
@@ -109,58 +105,16 @@ static int usage_from(const struct error *err)
     return cli_usage_error(CMD, "%s", err->message);
 }
 
-/* The options that shaped the run, for the results header.  Header values
- * are not recorded: they are often credentials. */
+/* The options that shaped the run, for the results header. */
 static int options_json(struct buf *b, const struct options *o, const struct selection *sel)
 {
-    const struct replay_config *c = &o->cfg;
-    int rc = buf_append_str(b, "{\"speed\":");
-    if (c->rate > 0)
-        rc |= buf_append_str(b, "null,\"rate\":") | jsonw_double(b, c->rate);
-    else if (c->speed > 0)
-        rc |= jsonw_double(b, c->speed);
-    else
-        rc |= buf_append_str(b, "\"max\"");
-    rc |= buf_printf(b, ",\"concurrency\":%u,\"limit\":%llu", c->concurrency,
-                     (unsigned long long)c->limit);
-    if (o->from_text)
-        rc |= buf_append_str(b, ",\"from\":") | jsonw_cstring(b, o->from_text, 0);
-    if (o->to_text)
-        rc |= buf_append_str(b, ",\"to\":") | jsonw_cstring(b, o->to_text, 0);
-    if (sel->sample_percent < 100)
-        rc |= buf_append_str(b, ",\"sample\":") | jsonw_double(b, sel->sample_percent);
-    if (o->shard_text)
-        rc |= buf_append_str(b, ",\"shard\":") | jsonw_cstring(b, o->shard_text, 0);
-    for (int k = 0; k < 2; k++) {
-        rc |= buf_append_str(b, k ? ",\"exclude\":[" : ",\"include\":[");
-        for (size_t i = 0; i < o->filter_count[k]; i++)
-            rc |= buf_append_str(b, i ? "," : "") | jsonw_cstring(b, o->filters[k][i], 0);
-        rc |= buf_append_char(b, ']');
-    }
-    rc |= buf_printf(b, ",\"keep_host\":%s,\"rewrites\":[", o->keep_host ? "true" : "false");
-    for (size_t i = 0; i < o->rule_count; i++) {
-        const struct rule_arg *a = &o->rules[i];
-        const char *kind = a->kind == OPT_SET_HEADER      ? "set_header"
-                           : a->kind == OPT_REMOVE_HEADER ? "remove_header"
-                                                          : "rewrite_path";
-        rc |= buf_printf(b, "%s{\"%s\":", i ? "," : "", kind);
-        if (a->kind == OPT_SET_HEADER) { /* the name only */
-            const char *colon = strchr(a->text, ':');
-            rc |= jsonw_string(b, a->text, colon ? (size_t)(colon - a->text) : strlen(a->text),
-                               0);
-        } else {
-            rc |= jsonw_cstring(b, a->text, 0);
-        }
-        rc |= buf_append_char(b, '}');
-    }
-    rc |= buf_printf(b, "],\"timeout_ms\":%lld,\"connect_timeout_ms\":%lld,"
-                        "\"max_response\":%llu,\"max_inline_body\":%llu,\"fail_fast\":%s,"
-                        "\"window\":%u,\"conn_idle_ms\":%lld}",
-                     (long long)(c->timeout_us / 1000), (long long)(c->connect_timeout_us / 1000),
-                     (unsigned long long)c->max_response, (unsigned long long)c->max_inline_body,
-                     c->fail_fast ? "true" : "false", c->window,
-                     (long long)(c->conn_idle_us / 1000));
-    return rc;
+    struct replay_options_text t = {
+        .from = o->from_text, .to = o->to_text, .shard = o->shard_text,
+        .include = o->filters[0], .include_count = o->filter_count[0],
+        .exclude = o->filters[1], .exclude_count = o->filter_count[1],
+        .rules = o->rules, .rule_count = o->rule_count,
+    };
+    return replay_options_json(b, &o->cfg, sel, &t);
 }
 
 /* ------------------------------------------------------------ dry run */
@@ -434,7 +388,11 @@ static int parse(int argc, char **argv, struct options *o, struct selection *sel
         case OPT_REWRITE_PATH:
             if (o->rule_count == MAX_RULES)
                 return cli_usage_error(CMD, "at most %d rewrite rules", MAX_RULES);
-            o->rules[o->rule_count++] = (struct rule_arg){opt, optarg};
+            o->rules[o->rule_count++] = (struct replay_rule_text){
+                opt == OPT_SET_HEADER      ? REPLAY_RULE_SET_HEADER
+                : opt == OPT_REMOVE_HEADER ? REPLAY_RULE_REMOVE_HEADER
+                                           : REPLAY_RULE_REWRITE_PATH,
+                optarg};
             break;
         case OPT_TIMEOUT:
         case OPT_CONNECT_TIMEOUT:
@@ -529,18 +487,9 @@ static int build_rules(struct options *o, struct rewrite_rules *rules)
 {
     struct error err;
     error_init(&err);
-    for (size_t i = 0; i < o->rule_count; i++) {
-        const struct rule_arg *a = &o->rules[i];
-        int rc = a->kind == OPT_SET_HEADER
-                     ? rewrite_add_set_header(rules, a->text, o->cfg.targets,
-                                              o->cfg.target_count, &err)
-                 : a->kind == OPT_REMOVE_HEADER
-                     ? rewrite_add_remove_header(rules, a->text, o->cfg.targets,
-                                                 o->cfg.target_count, &err)
-                     : rewrite_add_path(rules, a->text, &err);
-        if (rc)
-            return usage_from(&err);
-    }
+    if (replay_rules_add(rules, o->rules, o->rule_count, o->cfg.targets, o->cfg.target_count,
+                         &err))
+        return usage_from(&err);
     return 0;
 }
 

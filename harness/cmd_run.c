@@ -27,7 +27,7 @@ static void usage(FILE *out)
             "usage: rehearse run SCENARIO.json [-o DIR] [--check] [--keep-db] [-q | --progress]\n"
             "\n"
             "Run a rehearsal: start an embedded PostgreSQL and the scenario's services, run\n"
-            "its steps (SQL migrations, service starts and stops, assertions ...), then its\n"
+            "its steps (SQL migrations, replays, faults, diffs, assertions ...), then its\n"
             "`always` steps whatever happened, and stop everything. The scenario format is in\n"
             "docs/scenario-format.md.\n"
             "\n"
@@ -40,7 +40,8 @@ static void usage(FILE *out)
             "\n"
             "The run directory holds journal.json (every step: start, end, status, outputs,\n"
             "assertions; rewritten after each step), logs/ (each service's stdout and stderr,\n"
-            "postgres.log) and steps/NAME/ (files a step wrote).\n"
+            "postgres.log), steps/NAME/ (files a step wrote) and, at the end (also of a run\n"
+            "cut short, marked incomplete), report.json, report.html, junit.xml, summary.md.\n"
             "\n"
             "Step kinds:\n");
     for (size_t i = 0; kinds[i]; i++)
@@ -227,6 +228,10 @@ int cmd_run(int argc, char **argv)
                res.status, res.exit_code, res.reason, res.steps_ok, res.steps_failed,
                res.steps_skipped, res.assertions_passed,
                res.assertions_passed + res.assertions_failed, res.journal);
+    if (res.report_html[0])
+        printf("  report %s (%s)\n", res.report_html, res.report_verdict);
+    else if (res.report_summary[0])
+        printf("  %s\n", res.report_summary);
     if (cli_finish_stdout(CMD))
         return EXIT_ENVIRONMENT;
     return res.exit_code;

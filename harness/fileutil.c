@@ -1,5 +1,7 @@
 #include "fileutil.h"
 
+#include "outfile.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -90,4 +92,22 @@ static int remove_entry(const char *path, const struct stat *sb, int flag, struc
 int file_remove_tree(const char *path)
 {
     return nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int file_write_atomic(const char *path, const char *data, size_t len, struct error *err)
+{
+    struct outfile *f;
+    int rc;
+
+    if ((rc = outfile_open(&f, path, len + 1, err)))
+        return rc;
+    if ((rc = buf_append(outfile_buf(f), data, len))) {
+        outfile_discard(f);
+        return error_set(err, rc, "cannot buffer '%s'", path);
+    }
+    if ((rc = outfile_commit(f, err))) {
+        outfile_discard(f);
+        return rc;
+    }
+    return outfile_close(f, err);
 }

@@ -15,6 +15,10 @@
 int file_read_text(const char *path, size_t max, const char *what, char **out, size_t *len,
                    struct error *err);
 
+/* Write `len` bytes to `path` atomically (PATH.partial, then a rename:
+ * common/outfile.h), mode 0600. */
+int file_write_atomic(const char *path, const char *data, size_t len, struct error *err);
+
 /* The last `max` bytes of a file at most, starting at a line boundary, for
  * messages about a process that failed ("its log ends with: ...").  Empty
  * when the file cannot be read. */

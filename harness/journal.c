@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "outfile.h"
+#include "fileutil.h"
 #include "timefmt.h"
 
 struct journal {
@@ -66,27 +66,25 @@ const char *journal_path(const struct journal *j)
 
 int journal_save(struct journal *j, struct error *err)
 {
-    struct outfile *f = NULL;
     char *text;
     int rc;
 
     journal_lock(j);
-    text = json_dumps(j->root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    text = json_dumps(j->root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
     if (!text) {
         journal_unlock(j);
         return error_set(err, ERR_NOMEM, "out of memory writing the journal");
     }
     size_t len = strlen(text);
-    if (!(rc = outfile_open(&f, j->path, len + 2, err))) {
-        if ((rc = buf_append(outfile_buf(f), text, len)) || (rc = buf_append_char(outfile_buf(f), '\n'))) {
-            outfile_discard(f);
-            rc = error_set(err, rc, "cannot buffer the journal");
-        } else if ((rc = outfile_commit(f, err))) {
-            outfile_discard(f);
-        } else {
-            rc = outfile_close(f, err);
-        }
+    char *line = realloc(text, len + 2);
+    if (!line) {
+        journal_unlock(j);
+        free(text);
+        return error_set(err, ERR_NOMEM, "out of memory writing the journal");
     }
+    text = line;
+    text[len++] = '\n';
+    rc = file_write_atomic(j->path, text, len, err);
     journal_unlock(j);
     free(text);
     return rc;

@@ -13,12 +13,16 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "fault_proxy.h"
+#include "fault_windows.h"
 #include "guardian.h"
 #include "journal.h"
 #include "metrics.h"
+#include "now.h"
 #include "pg_cluster.h"
 #include "pgconn.h"
 #include "run_control.h"
+#include "run_report.h"
 #include "subst.h"
 #include "supervisor.h"
 #include "fileutil.h"
@@ -37,6 +41,15 @@ struct run_db {
     char *password;            /* from the conninfo, for ${db.X.url}; NULL if none */
 };
 
+/* A link of the fault proxy, once it listens. */
+struct run_link {
+    char address[FAULT_PROXY_ADDRESS_MAX]; /* "127.0.0.1:40123" */
+    char host[FAULT_PROXY_ADDRESS_MAX];
+    char port[16];
+    char upstream[FAULT_PROXY_ADDRESS_MAX];
+    struct run_db db;          /* a link to a database: that database, through the link */
+};
+
 struct run {
     const struct scenario *s;
     const struct runner_options *opt;
@@ -50,6 +63,9 @@ struct run {
     struct pg_cluster *cluster;
     struct run_db *dbs;
     struct supervisor *sv;
+    struct fault_proxy *proxy;  /* NULL when the scenario has no links */
+    struct run_link *links;
+    struct fault_windows *faults;
     pthread_mutex_t lock;      /* the counters below */
     int worst;                 /* 0 ok, 1 a finding, 3 the environment failed */
     int steps_ok, steps_failed, steps_skipped;
@@ -137,6 +153,8 @@ static void save(struct run *run)
     root = journal_root(run->journal);
     if (run->sv)
         json_object_set_new(root, "services", supervisor_journal(run->sv));
+    if (run->faults)
+        json_object_set_new(root, "faults", fault_windows_json(run->faults));
     json_object_set_new(root, "metrics", metrics_json(run->metrics));
     journal_unlock(run->journal);
     /* A journal that cannot be written fails the run (exit 3) at the end;
@@ -213,6 +231,47 @@ const char *step_run_conninfo(struct step_run *sr, int database)
 const char *step_run_database_display(struct step_run *sr, int database)
 {
     return sr->run->dbs[database].display;
+}
+
+const char *step_run_dbname(struct step_run *sr, int database)
+{
+    return sr->run->dbs[database].dbname;
+}
+
+struct fault_proxy *step_run_proxy(struct step_run *sr)
+{
+    return sr->run->proxy;
+}
+
+struct fault_windows *step_run_faults(struct step_run *sr)
+{
+    return sr->run->faults;
+}
+
+static int part_value(void *ctx, const struct subst_part *part, struct buf *out,
+                      struct error *err);
+
+struct expansion {
+    struct run *run;
+    int service;
+};
+
+int step_run_expand(struct step_run *sr, const struct subst *t, struct buf *out,
+                    struct error *err)
+{
+    struct expansion x = {sr->run, -1};
+    struct subst_values values = {part_value, &x};
+    return subst_expand(t, &values, out, err);
+}
+
+const char *step_run_run_dir(struct step_run *sr)
+{
+    return sr->run->dir;
+}
+
+void step_run_step_dir(struct step_run *sr, const char *step, char *out, size_t size)
+{
+    snprintf(out, size, "%s/steps/%s", sr->run->dir, step);
 }
 
 int step_run_dir(struct step_run *sr, char *out, size_t size, struct error *err)
@@ -454,11 +513,10 @@ static int append_uri_part(struct buf *out, const char *s)
     return rc;
 }
 
-static int db_value(struct run *run, const struct subst_part *part, struct buf *out)
+static int db_value(const struct run_db *db, int field, struct buf *out)
 {
-    const struct run_db *db = &run->dbs[part->index];
     int rc;
-    switch (part->field) {
+    switch (field) {
     case SUBST_DB_CONNINFO: return buf_append_str(out, db->conninfo);
     case SUBST_DB_HOST: return buf_append_str(out, db->host);
     case SUBST_DB_PORT: return buf_append_str(out, db->port);
@@ -486,10 +544,23 @@ static int db_value(struct run *run, const struct subst_part *part, struct buf *
     return ERR_STATE;
 }
 
-struct expansion {
-    struct run *run;
-    int service;
-};
+static int link_value(struct run *run, const struct subst_part *part, struct buf *out)
+{
+    const struct run_link *l = &run->links[part->index];
+    switch (part->field) {
+    case SUBST_LINK_ADDRESS: return buf_append_str(out, l->address);
+    case SUBST_LINK_HOST: return buf_append_str(out, l->host);
+    case SUBST_LINK_PORT: return buf_append_str(out, l->port);
+    case SUBST_LINK_URL:
+        if (run->s->links[part->index].to != LINK_TO_DATABASE)
+            return buf_printf(out, "http://%s", l->address);
+        return db_value(&l->db, SUBST_DB_URL, out);
+    case SUBST_LINK_CONNINFO: return db_value(&l->db, SUBST_DB_CONNINFO, out);
+    case SUBST_LINK_DBNAME: return db_value(&l->db, SUBST_DB_DBNAME, out);
+    case SUBST_LINK_USER: return db_value(&l->db, SUBST_DB_USER, out);
+    }
+    return ERR_STATE;
+}
 
 static int part_value(void *ctx, const struct subst_part *part, struct buf *out,
                       struct error *err)
@@ -499,7 +570,8 @@ static int part_value(void *ctx, const struct subst_part *part, struct buf *out,
     int rc = ERR_STATE;
 
     switch (part->kind) {
-    case SUBST_DB: rc = db_value(run, part, out); break;
+    case SUBST_DB: rc = db_value(&run->dbs[part->index], part->field, out); break;
+    case SUBST_LINK: rc = run->links ? link_value(run, part, out) : ERR_STATE; break;
     case SUBST_SERVICE:
         if (part->field == SUBST_SERVICE_URL) {
             char url[64];
@@ -711,6 +783,162 @@ static void on_database_exit(void *ctx, pid_t pid, const char *description)
     save(run);
 }
 
+/* ---- links ---------------------------------------------------------------- */
+
+/* conninfo with its host and port replaced by the link's: the same database,
+ * user and password, reached through the proxy. */
+static int link_conninfo(const char *conninfo, const char *host, const char *port,
+                         struct buf *out)
+{
+    char *errmsg = NULL;
+    PQconninfoOption *options = PQconninfoParse(conninfo, &errmsg);
+    int rc = 0;
+
+    PQfreemem(errmsg);
+    if (!options)
+        return ERR_INPUT;
+    for (PQconninfoOption *o = options; o->keyword && !rc; o++) {
+        if (!o->val || !*o->val || strcmp(o->keyword, "host") == 0 ||
+            strcmp(o->keyword, "hostaddr") == 0 || strcmp(o->keyword, "port") == 0)
+            continue;
+        rc = buf_printf(out, "%s='", o->keyword);
+        for (const char *c = o->val; *c && !rc; c++)
+            rc = (*c == '\'' || *c == '\\') ? buf_printf(out, "\\%c", *c) : buf_append_char(out, *c);
+        rc = rc ? rc : buf_append_str(out, "' ");
+    }
+    PQconninfoFree(options);
+    return rc ? rc : buf_printf(out, "host=%s port=%s", host, port);
+}
+
+static int start_link(struct run *run, size_t i, json_t *journal, struct error *err)
+{
+    const struct scenario_link *def = &run->s->links[i];
+    struct run_link *l = &run->links[i];
+    const char *colon;
+    int rc;
+
+    switch (def->to) {
+    case LINK_TO_SERVICE:
+        snprintf(l->upstream, sizeof l->upstream, "127.0.0.1:%d",
+                 supervisor_port(run->sv, def->index));
+        break;
+    case LINK_TO_DATABASE: {
+        const struct run_db *db = &run->dbs[def->index];
+        char where[SCENARIO_POINTER_MAX + 64];
+        if (db->host[0] == '/') {
+            scenario_locate(run->s, def->pointer, where, sizeof where);
+            return error_set(err, ERR_INPUT,
+                             "%slink '%s': database '%s' is reached through the unix socket in "
+                             "%s, but a link relays TCP; give the database's conninfo a host "
+                             "name or address",
+                             where, def->name, run->s->databases[def->index].name, db->host);
+        }
+        snprintf(l->upstream, sizeof l->upstream, strchr(db->host, ':') ? "[%s]:%s" : "%s:%s",
+                 db->host, db->port);
+        break;
+    }
+    case LINK_TO_ADDRESS:
+        snprintf(l->upstream, sizeof l->upstream, "%s", def->address);
+        break;
+    }
+    if ((rc = fault_proxy_add_link(run->proxy, def->name, def->listen, l->upstream, 0, err)) ||
+        (rc = fault_proxy_link_address(run->proxy, def->name, l->address, sizeof l->address,
+                                       err))) {
+        error_prefix(err, "link '%s'", def->name);
+        return rc == ERR_USAGE ? ERR_INPUT : rc;
+    }
+    colon = strrchr(l->address, ':');
+    snprintf(l->port, sizeof l->port, "%s", colon + 1);
+    if (l->address[0] == '[')
+        snprintf(l->host, sizeof l->host, "%.*s", (int)(colon - l->address - 2), l->address + 1);
+    else
+        snprintf(l->host, sizeof l->host, "%.*s", (int)(colon - l->address), l->address);
+    if (def->to == LINK_TO_DATABASE) {
+        const struct run_db *db = &run->dbs[def->index];
+        struct buf b;
+        buf_init(&b, CONNINFO_MAX);
+        l->db = *db;
+        l->db.password = db->password ? strdup(db->password) : NULL;
+        snprintf(l->db.host, sizeof l->db.host, "%s", l->host);
+        snprintf(l->db.port, sizeof l->db.port, "%s", l->port);
+        if (link_conninfo(db->conninfo, l->host, l->port, &b) || !(l->db.conninfo = buf_take(&b, NULL))) {
+            buf_release(&b);
+            return error_set(err, ERR_NOMEM, "link '%s': cannot build its conninfo", def->name);
+        }
+        pgconn_mask(l->db.conninfo, l->db.display, sizeof l->db.display);
+    }
+    static const char *const to_names[] = {"service", "database", "address"};
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "name", def->name, "to", to_names[def->to],
+                          "address", l->address, "upstream", l->upstream);
+    if (def->index >= 0)
+        json_object_set_new(o, "of", json_string(def->to == LINK_TO_SERVICE
+                                                     ? run->s->services[def->index].name
+                                                     : run->s->databases[def->index].name));
+    if (def->to == LINK_TO_DATABASE)
+        json_object_set_new(o, "conninfo", json_string(l->db.display));
+    journal_lock(run->journal);
+    json_array_append_new(journal, o);
+    journal_unlock(run->journal);
+    return 0;
+}
+
+/* The proxy and its links: before any service starts, so services get the
+ * links' addresses; stopped after every service has stopped. */
+static int start_links(struct run *run, struct error *err)
+{
+    const struct scenario *s = run->s;
+    struct fault_proxy_options options = {.has_seed = s->has_seed, .seed = s->seed};
+    json_t *links;
+    int rc;
+
+    if (s->link_count == 0)
+        return 0;
+    if (!(run->links = calloc(s->link_count, sizeof *run->links)))
+        return error_set(err, ERR_NOMEM, "out of memory");
+    if ((rc = fault_proxy_new(&run->proxy, &options, err)))
+        return rc;
+    links = json_array();
+    journal_lock(run->journal);
+    json_object_set_new(journal_root(run->journal), "links", links);
+    /* Toxicity draws follow the seed: the same seed gives the same draws. */
+    json_object_set_new(journal_root(run->journal), "seed",
+                        json_integer((json_int_t)(fault_proxy_seed(run->proxy) &
+                                                  0x1fffffffffffffULL)));
+    journal_unlock(run->journal);
+    for (size_t i = 0; i < s->link_count; i++)
+        if ((rc = start_link(run, i, links, err)))
+            return rc;
+    return 0;
+}
+
+/* Each link's counters, into the journal, before the proxy goes. */
+static void record_link_stats(struct run *run)
+{
+    json_t *links;
+    journal_lock(run->journal);
+    links = json_object_get(journal_root(run->journal), "links");
+    for (size_t i = 0; i < json_array_size(links); i++) {
+        struct fault_link_stats st;
+        struct error err;
+        json_t *o = json_array_get(links, i);
+        error_init(&err);
+        if (fault_proxy_link_stats(run->proxy, json_string_value(json_object_get(o, "name")),
+                                   &st, &err))
+            continue;
+        json_object_set_new(
+            o, "stats",
+            json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "connections",
+                      (json_int_t)st.connections_total, "bytes_upstream",
+                      (json_int_t)st.bytes_upstream, "bytes_downstream",
+                      (json_int_t)st.bytes_downstream, "bytes_dropped",
+                      (json_int_t)st.bytes_dropped, "closed_by_toxics",
+                      (json_int_t)st.closed_by_toxics, "reset_by_toxics",
+                      (json_int_t)st.reset_by_toxics, "upstream_failures",
+                      (json_int_t)st.upstream_failures));
+    }
+    journal_unlock(run->journal);
+}
+
 static int setup(struct run *run, struct error *err)
 {
     const struct scenario *s = run->s;
@@ -748,6 +976,8 @@ static int setup(struct run *run, struct error *err)
     };
     if ((rc = supervisor_new(&run->sv, &cfg, err)))
         return rc;
+    if ((rc = start_links(run, err)))
+        return rc;
     return 0;
 }
 
@@ -758,7 +988,10 @@ static void teardown(struct run *run)
     struct error err;
 
     run->phase = RUNNER_TEARDOWN;
-    /* Services first: they hold connections to the databases.  The
+    /* Faults first: lifting a pause needs its service, a toxic its link. */
+    if (run->faults && fault_windows_end_all(run->faults, "exit"))
+        save(run);
+    /* Services next: they hold connections to the databases.  The
      * supervisor goes with them: it watches the server, whose exit is
      * expected from here on. */
     if (run->sv) {
@@ -766,6 +999,12 @@ static void teardown(struct run *run)
         save(run);
         supervisor_free(run->sv);
         run->sv = NULL;
+    }
+    /* The proxy after the services: their connections pass through it. */
+    if (run->proxy) {
+        record_link_stats(run);
+        fault_proxy_free(run->proxy);
+        run->proxy = NULL;
     }
     if (run->cluster) {
         char data[PATH_MAX];
@@ -865,9 +1104,97 @@ static void finish(struct run *run, struct runner_result *res, int setup_rc,
     res->assertions_failed = run->assertions_failed;
 }
 
+/* ---- reports ------------------------------------------------------------- */
+
+/* The reports of the run (run_report.h), once it has ended: from the diff
+ * step's DIFF.json, or — when the run was cut short before it — from a
+ * diff of whatever the replays kept.  Recorded in the journal's "report". */
+static void write_reports(struct run *run, struct runner_result *res)
+{
+    const struct step *ds = run->s->report_diff;
+    struct run_report_result rr;
+    struct error err;
+    char diff[PATH_MAX + 64];
+    json_t *info, *copy;
+    int rc = 0;
+
+    if (!ds)
+        return;
+    error_init(&err);
+    info = json_object();
+    snprintf(diff, sizeof diff, "%s/steps/%s/diff.json", run->dir, ds->name);
+    if (access(diff, R_OK) == 0) {
+        json_object_set_new(info, "diff", json_string(diff + strlen(run->dir) + 1));
+    } else if (ds->kind->finish &&
+               (rc = ds->kind->finish(ds, run->dir, diff, sizeof diff, &err)) == 0) {
+        json_object_set_new(info, "diff", json_string(diff + strlen(run->dir) + 1));
+        json_object_set_new(info, "note", json_string("the diff step did not run to its end; "
+                                                      "the diff covers what the replays kept"));
+    } else if (!rc) {
+        rc = error_set(&err, ERR_STATE, "step '%s' made no diff", ds->name);
+    }
+    if (!rc) {
+        journal_lock(run->journal);
+        copy = json_deep_copy(journal_root(run->journal));
+        journal_unlock(run->journal);
+        struct run_report_config c = {run->dir, copy, diff,
+                                      run->s->report_database ? run->s->report_database->name
+                                                              : NULL};
+        rc = run_report_write(&c, &rr, &err);
+        json_decref(copy);
+    }
+    if (rc) {
+        json_object_set_new(info, "error", json_string(err.message));
+        snprintf(res->report_summary, sizeof res->report_summary, "no report: %s", err.message);
+        /* No diff because nothing was replayed is a fact of the run; a
+         * report that cannot be written is the environment failing. */
+        if (rc != ERR_INPUT && res->exit_code < EXIT_ENVIRONMENT && res->exit_code != 2)
+            res->exit_code = EXIT_ENVIRONMENT;
+    } else {
+        json_object_set_new(info, "html", json_string("report.html"));
+        json_object_set_new(info, "json", json_string("report.json"));
+        json_object_set_new(info, "junit", json_string("junit.xml"));
+        json_object_set_new(info, "markdown", json_string("summary.md"));
+        json_object_set_new(info, "verdict", json_string(rr.verdict));
+        json_object_set_new(info, "summary", json_string(rr.summary));
+        snprintf(res->report_html, sizeof res->report_html, "%s", rr.html);
+        snprintf(res->report_verdict, sizeof res->report_verdict, "%s", rr.verdict);
+        snprintf(res->report_summary, sizeof res->report_summary, "%s", rr.summary);
+        /* Regressions (or nothing compared) are findings. */
+        if (rr.exit_code && res->exit_code == EXIT_OK) {
+            res->exit_code = EXIT_FINDINGS;
+            snprintf(res->reason, sizeof res->reason, "the report says %s: %s", rr.verdict,
+                     rr.summary);
+        }
+    }
+    journal_lock(run->journal);
+    json_t *root = journal_root(run->journal);
+    json_object_set_new(root, "report", info);
+    if (json_integer_value(json_object_get(root, "exit_code")) != res->exit_code) {
+        json_object_set_new(root, "exit_code", json_integer(res->exit_code));
+        if (res->exit_code == EXIT_FINDINGS)
+            json_object_set_new(root, "status", json_string("failed"));
+        else if (res->exit_code == EXIT_ENVIRONMENT &&
+                 strcmp(res->status, "interrupted") != 0)
+            json_object_set_new(root, "status", json_string("error"));
+        snprintf(res->status, sizeof res->status, "%s",
+                 json_string_value(json_object_get(root, "status")));
+        json_object_set_new(root, "reason", json_string(res->reason));
+    }
+    journal_unlock(run->journal);
+    save(run);
+}
+
 static void release(struct run *run)
 {
     supervisor_free(run->sv);
+    fault_proxy_free(run->proxy);
+    fault_windows_free(run->faults);
+    for (size_t i = 0; run->links && i < run->s->link_count; i++) {
+        free(run->links[i].db.conninfo);
+        free(run->links[i].db.password);
+    }
+    free(run->links);
     pg_cluster_free(run->cluster);
     for (size_t i = 0; run->dbs && i < run->s->database_count; i++) {
         free(run->dbs[i].conninfo);
@@ -897,7 +1224,8 @@ int runner_run(const struct scenario *s, const struct runner_options *options,
     run.start_us = run_clock_us();
     if ((rc = run_control_init(&run.steps_control, err)) ||
         (rc = run_control_init(&run.always_control, err)) ||
-        (rc = metrics_new(&run.metrics, err)) || (rc = prepare_dir(&run, err)))
+        (rc = metrics_new(&run.metrics, err)) ||
+        (rc = fault_windows_new(&run.faults, run.start_us, err)) || (rc = prepare_dir(&run, err)))
         goto fail;
     if (!(run.dbs = calloc(s->database_count + 1, sizeof *run.dbs))) {
         rc = error_set(err, ERR_NOMEM, "out of memory");
@@ -922,6 +1250,9 @@ int runner_run(const struct scenario *s, const struct runner_options *options,
     json_object_set_new(root, "status", json_string("running"));
     json_object_set_new(root, "complete", json_false());
     json_object_set_new(root, "started_at", json_string(stamp));
+    /* The clock of a replay's sent_us, to place requests on the timeline. */
+    json_object_set_new(root, "started_us",
+                        json_integer(now_wall_us() - (run_clock_us() - run.start_us)));
     json_object_set_new(root, "rehearse_pid", json_integer(getpid()));
     json_object_set_new(root, "guardian_pid", json_integer(guardian_pid(run.guardian)));
     json_object_set_new(root, "events", json_array());
@@ -935,7 +1266,16 @@ int runner_run(const struct scenario *s, const struct runner_options *options,
 
     error_init(&setup_err);
     run.phase = RUNNER_SETUP;
+    int64_t setup_start_us = run_clock_us();
     rc = setup(&run, &setup_err);
+    /* Clusters, setup SQL, clones and links take seconds before the first
+     * step: the timeline shows where they went. */
+    journal_lock(run.journal);
+    json_object_set_new(root, "setup",
+                        json_pack("{s:s, s:o, s:o}", "status", rc ? "failed" : "ok", "start_ms",
+                                  json_ms(offset_ms(&run, setup_start_us)), "end_ms",
+                                  json_ms(offset_ms(&run, run_clock_us()))));
+    journal_unlock(run.journal);
     /* A signal during setup shows up as whatever it cut short. */
     if (rc && run_control_stopped(&run.steps_control) &&
         run_control_reason(&run.steps_control, path, sizeof path) == RUN_STOP_SIGNAL)
@@ -945,6 +1285,9 @@ int runner_run(const struct scenario *s, const struct runner_options *options,
         notify(&run, NULL, 0, 0, (int)s->step_count, true, STEP_RUNNING, 0, "steps");
         run_list(&run, &run.steps_control, s->steps, s->step_count, "steps");
         run.phase = RUNNER_ALWAYS;
+        /* A rollback never runs under a fault left behind. */
+        if (fault_windows_end_all(run.faults, "always"))
+            save(&run);
         notify(&run, NULL, 0, 0, (int)s->always_count, true, STEP_RUNNING, 0, "always");
         run_list(&run, &run.always_control, s->always, s->always_count, "always");
     } else {
@@ -952,6 +1295,8 @@ int runner_run(const struct scenario *s, const struct runner_options *options,
     }
     teardown(&run);
     finish(&run, res, rc, &setup_err);
+    if (rc == 0)
+        write_reports(&run, res);
     restore_signals(old);
     release(&run);
     return res->exit_code;

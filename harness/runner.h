@@ -61,6 +61,10 @@ struct runner_result {
     char journal[4096];        /* path of journal.json */
     int steps_ok, steps_failed, steps_skipped;
     int assertions_passed, assertions_failed;
+    /* The reports (run_report.h), when the scenario has a diff step. */
+    char report_html[4096];    /* "" when none was written */
+    char report_verdict[16];   /* pass, regressions, no_data */
+    char report_summary[1024]; /* or why no report was written */
 };
 
 /* Run `s`.  Returns the exit code (also in res).  Problems that prevent even

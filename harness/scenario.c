@@ -451,6 +451,14 @@ int scenario_find_service(const struct scenario *s, const char *name)
     return -1;
 }
 
+int scenario_find_link(const struct scenario *s, const char *name)
+{
+    for (size_t i = 0; i < s->link_count; i++)
+        if (s->links[i].name && strcmp(s->links[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
 static const char *nearest_name(const struct scenario *s, bool service, const char *name)
 {
     struct suggest sg;
@@ -511,6 +519,39 @@ int scenario_ref_service(struct scenario_parser *p, const char *pointer, const c
     return ref_named(p, pointer, name, true);
 }
 
+int scenario_ref_link(struct scenario_parser *p, const char *pointer, const char *name)
+{
+    int index = scenario_find_link(p->s, name);
+    struct suggest sg;
+    char list[512];
+    size_t n = 0;
+
+    if (index >= 0)
+        return index;
+    suggest_init(&sg, name);
+    list[0] = '\0';
+    for (size_t i = 0; i < p->s->link_count; i++) {
+        if (!p->s->links[i].name)
+            continue;
+        suggest_consider(&sg, p->s->links[i].name);
+        if (n < sizeof list)
+            n += (size_t)snprintf(list + n, sizeof list - n, "%s\"%s\"", n ? ", " : "",
+                                  p->s->links[i].name);
+    }
+    if (sg.best)
+        scenario_error(p, pointer, "unknown link \"%s\"; did you mean \"%s\"?", name, sg.best);
+    else if (list[0])
+        scenario_error(p, pointer, "unknown link \"%s\"; the scenario declares %s", name, list);
+    else
+        scenario_error(p, pointer,
+                       "unknown link \"%s\"; the scenario declares no links (add it under "
+                       "\"links\")",
+                       name);
+    return -1;
+}
+
+
+
 static int subst_database(void *ctx, const char *name)
 {
     return scenario_find_database(ctx, name);
@@ -526,11 +567,29 @@ static const char *subst_suggest(void *ctx, bool service, const char *name)
     return nearest_name(ctx, service, name);
 }
 
+static int subst_link(void *ctx, const char *name)
+{
+    return scenario_find_link(ctx, name);
+}
+
+static const char *subst_link_field(void *ctx, int index, int field)
+{
+    const struct scenario_link *l = &((const struct scenario *)ctx)->links[index];
+    bool db_field = field == SUBST_LINK_CONNINFO || field == SUBST_LINK_DBNAME ||
+                    field == SUBST_LINK_USER;
+    if (db_field && l->to != LINK_TO_DATABASE)
+        return "only a link to a database has this field (use host, port, address or url)";
+    if (field == SUBST_LINK_URL && l->to == LINK_TO_ADDRESS)
+        return "a link to a plain address has no url (use host, port or address)";
+    return NULL;
+}
+
 /* Parse a string member that may hold substitutions. */
 static struct subst *get_template(struct scenario_parser *p, const json_t *v, const char *pointer,
                                   unsigned allow)
 {
-    struct subst_names names = {subst_database, subst_service, subst_suggest, p->s};
+    struct subst_names names = {subst_database, subst_service, subst_suggest, p->s,
+                                subst_link, subst_link_field};
     struct subst *t = NULL;
     struct error err;
     char found[96];
@@ -552,6 +611,12 @@ static struct subst *get_template(struct scenario_parser *p, const json_t *v, co
         return NULL;
     }
     return t;
+}
+
+struct subst *scenario_template(struct scenario_parser *p, const json_t *v, const char *pointer,
+                                unsigned allow)
+{
+    return get_template(p, v, pointer, allow);
 }
 
 static bool name_ok(const char *name, bool allow_dash, size_t max)
@@ -623,7 +688,7 @@ static void remember_step(struct scenario_parser *p, const struct step *step)
     p->named[p->named_count++] = step;
 }
 
-static const struct step *step_named(struct scenario_parser *p, const char *name)
+const struct step *scenario_find_step(const struct scenario_parser *p, const char *name)
 {
     for (size_t i = 0; i < p->named_count; i++)
         if (strcmp(p->named[i]->name, name) == 0)
@@ -728,7 +793,7 @@ struct step *scenario_parse_step(struct scenario_parser *p, const json_t *v, con
                            "becomes part of metric names such as sql.NAME.duration_ms), found "
                            "\"%s\"; put prose in \"description\"",
                            SCENARIO_NAME_MAX, name);
-        } else if ((other = step_named(p, name))) {
+        } else if ((other = scenario_find_step(p, name))) {
             char where[PATH_MAX];
             short_location(p->s, other->pointer, where, sizeof where);
             scenario_error(p, ptr, "step name \"%s\" is already used by the step at %s", name,
@@ -1121,9 +1186,67 @@ static void parse_service(struct scenario_parser *p, struct scenario_service *sv
     scenario_get_duration(p, v, ptr, "stop_timeout", false, &svc->stop_timeout_us);
 }
 
-static void parse_services(struct scenario_parser *p, const json_t *root)
+/* ---- links ---------------------------------------------------------------- */
+
+static const char *const link_keys[] = {"name", "description", "to", "listen", NULL};
+
+/* "HOST:PORT" or "[V6]:PORT" with a port from 0 to 65535 (0 only for listen). */
+static bool address_ok(const char *a, bool allow_zero)
 {
-    const json_t *list = member(root, "services");
+    const char *colon = strrchr(a, ':');
+    char *end;
+    long port;
+
+    if (!colon || colon == a || !colon[1])
+        return false;
+    if (a[0] == '[' && colon[-1] != ']')
+        return false;
+    port = strtol(colon + 1, &end, 10);
+    return !*end && port >= (allow_zero ? 0 : 1) && port <= 65535;
+}
+
+static void parse_link(struct scenario_parser *p, struct scenario_link *l, const json_t *v,
+                       const char *ptr)
+{
+    const char *to = NULL, *listen = NULL;
+    char sub[SCENARIO_POINTER_MAX];
+
+    l->index = -1;
+    scenario_pointer(sub, sizeof sub, ptr, "to");
+    if (scenario_get_string(p, v, ptr, "to", true, &to) && to) {
+        if (strncmp(to, "service ", 8) == 0) {
+            l->to = LINK_TO_SERVICE;
+            l->index = scenario_ref_service(p, sub, to + 8);
+        } else if (strncmp(to, "database ", 9) == 0) {
+            l->to = LINK_TO_DATABASE;
+            l->index = scenario_ref_database(p, sub, to + 9);
+        } else if (address_ok(to, false)) {
+            l->to = LINK_TO_ADDRESS;
+            l->address = strdup(to);
+        } else {
+            scenario_error(p, sub,
+                           "expected \"service NAME\", \"database NAME\" or \"HOST:PORT\" (what "
+                           "the link relays to), found \"%s\"",
+                           to);
+        }
+    }
+    if (scenario_get_string(p, v, ptr, "listen", false, &listen) && listen) {
+        scenario_pointer(sub, sizeof sub, ptr, "listen");
+        if (!address_ok(listen, true))
+            scenario_error(p, sub,
+                           "expected the address to listen on as \"HOST:PORT\" (port 0: a free "
+                           "one), found \"%s\"",
+                           listen);
+        else
+            l->listen = strdup(listen);
+    }
+    if (!l->listen)
+        l->listen = strdup("127.0.0.1:0");
+}
+
+static void parse_links(struct scenario_parser *p, const json_t *root)
+{
+    const json_t *list = member(root, "links");
     char found[96], ptr[SCENARIO_POINTER_MAX], sub[SCENARIO_POINTER_MAX];
     size_t n;
 
@@ -1131,7 +1254,54 @@ static void parse_services(struct scenario_parser *p, const json_t *root)
         return;
     if (!json_is_array(list)) {
         scenario_describe(list, found, sizeof found);
+        scenario_error(p, "/links", "expected an array of links, found %s", found);
+        return;
+    }
+    n = json_array_size(list);
+    if (!(p->s->links = calloc(n ? n : 1, sizeof *p->s->links)))
+        return;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *v = json_array_get(list, i);
+        const char *name = NULL;
+        struct scenario_link *l = &p->s->links[i];
+        scenario_pointer_index(ptr, sizeof ptr, "/links", i);
+        snprintf(l->pointer, sizeof l->pointer, "%s", ptr);
+        l->index = -1;
+        p->s->link_count = i + 1;
+        if (!scenario_check_object(p, v, ptr, link_keys, "a link") && !json_is_object(v))
+            continue;
+        if (scenario_get_string(p, v, ptr, "name", true, &name) && name) {
+            scenario_pointer(sub, sizeof sub, ptr, "name");
+            if (!name_ok(name, true, SCENARIO_NAME_MAX))
+                scenario_error(p, sub,
+                               "expected a link name of 1 to %d letters, digits, '_' or '-', "
+                               "found \"%s\"",
+                               SCENARIO_NAME_MAX, name);
+            else if (scenario_find_link(p->s, name) >= 0)
+                scenario_error(p, sub, "link name \"%s\" is used twice", name);
+            else
+                l->name = strdup(name);
+        }
+        parse_link(p, l, v, ptr);
+    }
+    if (n > 64)
+        scenario_error(p, "/links", "at most 64 links, found %zu", n);
+}
+
+static void parse_services(struct scenario_parser *p, const json_t *root)
+{
+    const json_t *list = member(root, "services");
+    char found[96], ptr[SCENARIO_POINTER_MAX], sub[SCENARIO_POINTER_MAX];
+    size_t n;
+
+    if (!list) {
+        parse_links(p, root);
+        return;
+    }
+    if (!json_is_array(list)) {
+        scenario_describe(list, found, sizeof found);
         scenario_error(p, "/services", "expected an array of services, found %s", found);
+        parse_links(p, root);
         return;
     }
     n = json_array_size(list);
@@ -1161,6 +1331,8 @@ static void parse_services(struct scenario_parser *p, const json_t *root)
         else
             svc->name = strdup(name);
     }
+    /* Links next: services reach the proxy through ${link.NAME...}. */
+    parse_links(p, root);
     for (size_t i = 0; i < n; i++)
         if (json_is_object(json_array_get(list, i)))
             parse_service(p, &p->s->services[i], json_array_get(list, i),
@@ -1169,13 +1341,45 @@ static void parse_services(struct scenario_parser *p, const json_t *root)
 
 /* ---- the file ------------------------------------------------------------ */
 
-static const char *const top_keys[] = {"version", "name", "description", "databases",
-                                       "services", "steps", "always", "links", NULL};
+static const char *const top_keys[] = {"version", "name", "description", "seed", "databases",
+                                       "services", "links", "steps", "always", "report", NULL};
+static const char *const report_keys[] = {"diff", "database", NULL};
 
-/* Top-level sections that later builds add, with what they need. */
-static const struct { const char *key, *needs; } reserved_sections[] = {
-    {"links", "the fault proxy"},
-};
+/* The "report" section, or its defaults: the last diff step, the first
+ * dbdiff step. */
+static void parse_report(struct scenario_parser *p, const json_t *root)
+{
+    const json_t *v = member(root, "report");
+    static const struct { const char *key, *kind; } refs[] = {{"diff", "diff"},
+                                                              {"database", "dbdiff"}};
+    const struct step **out[2] = {&p->s->report_diff, &p->s->report_database};
+
+    for (size_t i = 0; i < p->named_count; i++) {
+        const struct step *st = p->named[i];
+        if (st->kind && strcmp(st->kind->name, "diff") == 0)
+            p->s->report_diff = st;
+        if (st->kind && strcmp(st->kind->name, "dbdiff") == 0 && !p->s->report_database)
+            p->s->report_database = st;
+    }
+    if (!v)
+        return;
+    if (!scenario_check_object(p, v, "/report", report_keys, "the report section") &&
+        !json_is_object(v))
+        return;
+    for (size_t k = 0; k < 2; k++) {
+        const char *name = NULL;
+        char ptr[SCENARIO_POINTER_MAX];
+        if (!scenario_get_string(p, v, "/report", refs[k].key, false, &name) || !name)
+            continue;
+        scenario_pointer(ptr, sizeof ptr, "/report", refs[k].key);
+        const struct step *st = scenario_find_step(p, name);
+        if (!st || !st->kind || strcmp(st->kind->name, refs[k].kind) != 0)
+            scenario_error(p, ptr, "expected the name of a %s step, found \"%s\"%s", refs[k].kind,
+                           name, st ? " (a step of another kind)" : "");
+        else
+            *out[k] = st;
+    }
+}
 
 static int read_file(struct scenario *s, const char *path, struct error *err)
 {
@@ -1215,15 +1419,13 @@ static void parse_root(struct scenario_parser *p, const json_t *root)
 
     if (!scenario_check_object(p, root, "", top_keys, "a scenario") && !json_is_object(root))
         return;
-    for (size_t i = 0; i < sizeof reserved_sections / sizeof reserved_sections[0]; i++) {
-        char ptr[SCENARIO_POINTER_MAX];
-        if (!member(root, reserved_sections[i].key))
-            continue;
-        scenario_pointer(ptr, sizeof ptr, "", reserved_sections[i].key);
-        scenario_error(p, ptr,
-                       "\"%s\" is not available in this build (it needs %s); remove it or run a "
-                       "build of rehearse that has it",
-                       reserved_sections[i].key, reserved_sections[i].needs);
+    if (member(root, "seed")) {
+        long long seed = 0;
+        /* 2^53 - 1: the largest integer every JSON reader keeps exactly. */
+        if (scenario_get_int(p, root, "", "seed", 0, 9007199254740991LL, false, &seed)) {
+            s->has_seed = true;
+            s->seed = (uint64_t)seed;
+        }
     }
     if (!member(root, "version")) {
         scenario_error(p, "", "missing \"version\": this build reads \"version\": %d",
@@ -1262,6 +1464,7 @@ static void parse_root(struct scenario_parser *p, const json_t *root)
     parse_services(p, root);
     parse_step_list(p, root, "steps", true, &s->steps, &s->step_count);
     parse_step_list(p, root, "always", false, &s->always, &s->always_count);
+    parse_report(p, root);
 }
 
 int scenario_load(struct scenario **out, const char *path, struct scenario_diagnostics *diags,
@@ -1339,6 +1542,12 @@ void scenario_free(struct scenario *s)
         free(svc->health.path);
     }
     free(s->services);
+    for (size_t i = 0; i < s->link_count; i++) {
+        free(s->links[i].name);
+        free(s->links[i].address);
+        free(s->links[i].listen);
+    }
+    free(s->links);
     free_steps(s->steps, s->step_count);
     free_steps(s->always, s->always_count);
     for (size_t i = 0; i < priv->string_count; i++)

@@ -71,6 +71,20 @@ struct scenario_service {
     char pointer[SCENARIO_POINTER_MAX];
 };
 
+/* A link: a listener of the run's fault proxy relayed to a service, a
+ * database or a fixed address, so fault steps can break what passes
+ * through it.  ${link.NAME.FIELD} gives clients its address. */
+enum scenario_link_to { LINK_TO_SERVICE, LINK_TO_DATABASE, LINK_TO_ADDRESS };
+
+struct scenario_link {
+    char *name;              /* [A-Za-z0-9_-]{1,64}, unique among links */
+    enum scenario_link_to to;
+    int index;               /* the service or database, or -1 */
+    char *address;           /* LINK_TO_ADDRESS: "HOST:PORT" */
+    char *listen;            /* "127.0.0.1:0" unless given */
+    char pointer[SCENARIO_POINTER_MAX];
+};
+
 /* What happens to the run when a step fails (not when the environment fails:
  * that always stops it). */
 enum step_on_failure { STEP_STOP_RUN, STEP_CONTINUE_RUN };
@@ -99,6 +113,15 @@ struct scenario {
     size_t database_count;
     struct scenario_service *services;
     size_t service_count;
+    struct scenario_link *links;
+    size_t link_count;
+    bool has_seed;                 /* "seed": fault draws reproduce; else drawn per run */
+    uint64_t seed;
+    /* The reports written at the end: the diff step whose DIFF.json they
+     * render and the dbdiff step of their database section ("report", or
+     * by default the last diff step and the first dbdiff step); NULL: none. */
+    const struct step *report_diff;
+    const struct step *report_database;
     struct step **steps;
     size_t step_count;
     struct step **always;
@@ -124,6 +147,7 @@ void scenario_diagnostics_release(struct scenario_diagnostics *diags);
 
 int scenario_find_database(const struct scenario *s, const char *name); /* index or -1 */
 int scenario_find_service(const struct scenario *s, const char *name);
+int scenario_find_link(const struct scenario *s, const char *name);
 /* "scenario.json:14:9: steps[3].sql: " for run-time messages about a value. */
 void scenario_locate(const struct scenario *s, const char *pointer, char *out, size_t size);
 
@@ -179,6 +203,16 @@ const char *scenario_input_file(struct scenario_parser *p, const char *pointer, 
  * (with "did you mean" and the list of names). */
 int scenario_ref_database(struct scenario_parser *p, const char *pointer, const char *name);
 int scenario_ref_service(struct scenario_parser *p, const char *pointer, const char *name);
+int scenario_ref_link(struct scenario_parser *p, const char *pointer, const char *name);
+
+/* A string that may hold substitutions (subst.h; `allow` says which), or
+ * NULL after reporting.  The caller owns it (subst_free). */
+struct subst *scenario_template(struct scenario_parser *p, const json_t *v, const char *pointer,
+                                unsigned allow);
+
+/* A step parsed before this point (in file order, parallel children
+ * included), by name; NULL when there is none. */
+const struct step *scenario_find_step(const struct scenario_parser *p, const char *name);
 
 /* Parse one step (used by kinds that hold steps, such as parallel). */
 struct step *scenario_parse_step(struct scenario_parser *p, const json_t *v, const char *pointer,

@@ -53,6 +53,12 @@ struct step_kind {
                   const char *pointer);
     enum step_status (*run)(struct step_run *run, const struct step *step);
     void (*free)(void *data);
+    /* Optional: make the step's main output at the end of a run that never
+     * ran the step to its end (a run cut short), from what exists in
+     * run_dir; write its path into out.  The diff step uses it so that an
+     * interrupted rehearsal still gets its reports. */
+    int (*finish)(const struct step *step, const char *run_dir, char *out, size_t size,
+                  struct error *err);
     /* Default for the step's "on_failure" when it does not say. */
     enum step_on_failure default_on_failure;
 };
@@ -65,6 +71,10 @@ const struct step_kind *const *step_kinds(void); /* NULL-terminated */
 
 struct run_control;
 struct supervisor;
+struct fault_proxy;
+struct fault_windows;
+struct subst;
+struct buf;
 
 /* Interruptible sleep; false when the run was stopped meanwhile. */
 bool step_run_sleep(struct step_run *run, int64_t us);
@@ -76,6 +86,23 @@ const struct scenario *step_run_scenario(struct step_run *run);
  * never print it: use step_run_database_display). Borrowed for the run. */
 const char *step_run_conninfo(struct step_run *run, int database);
 const char *step_run_database_display(struct step_run *run, int database);
+/* The database's name on its server (what pg_stat_activity.datname says). */
+const char *step_run_dbname(struct step_run *run, int database);
+/* The run's fault proxy (NULL when the scenario declares no links); links
+ * are named as in the scenario.  Thread-safe (fault_proxy.h). */
+struct fault_proxy *step_run_proxy(struct step_run *run);
+/* Where fault steps record their faults, and how they are lifted
+ * (fault_windows.h). */
+struct fault_windows *step_run_faults(struct step_run *run);
+/* Expand a template parsed with scenario_template() (its references to
+ * databases, services, links and directories). */
+int step_run_expand(struct step_run *run, const struct subst *t, struct buf *out,
+                    struct error *err);
+/* The run directory (absolute). */
+const char *step_run_run_dir(struct step_run *run);
+/* "RUN_DIR/steps/<step>", the directory of any step's files (not created:
+ * it exists once that step wrote something). */
+void step_run_step_dir(struct step_run *run, const char *step, char *out, size_t size);
 /* Directory for this step's files, "steps/<name>" under the run directory,
  * created (0700) on first use. Returns 0 or an error. */
 int step_run_dir(struct step_run *run, char *out, size_t size, struct error *err);

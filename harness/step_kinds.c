@@ -8,25 +8,8 @@
 #include "step.h"
 
 extern const struct step_kind step_kind_start, step_kind_stop, step_kind_restart, step_kind_sql,
-    step_kind_parallel, step_kind_assert, step_kind_sleep;
-
-/* Kinds that later builds add: scenarios that use them get a clear
- * "not available in this build" error instead of a silent skip. */
-static const struct step_kind reserved_replay = {
-    .name = "replay", .summary = "replay a trace or a slice of it to targets",
-    .unavailable = "the replay engine"};
-static const struct step_kind reserved_diff = {
-    .name = "diff", .summary = "diff the responses of targets, with noise cancelled",
-    .unavailable = "the response diff"};
-static const struct step_kind reserved_fault = {
-    .name = "fault", .summary = "inject a network, process or database fault",
-    .unavailable = "the fault proxy"};
-static const struct step_kind reserved_snapshot = {
-    .name = "snapshot", .summary = "record row counts and checksums of a database",
-    .unavailable = "the database state diff"};
-static const struct step_kind reserved_dbdiff = {
-    .name = "dbdiff", .summary = "diff the schema and rows of two databases",
-    .unavailable = "the database state diff"};
+    step_kind_parallel, step_kind_assert, step_kind_sleep, step_kind_replay,
+    step_kind_fault, step_kind_snapshot, step_kind_dbdiff, step_kind_capture, step_kind_diff;
 
 static const struct step_kind *const kinds[] = {
     &step_kind_start,
@@ -36,11 +19,12 @@ static const struct step_kind *const kinds[] = {
     &step_kind_parallel,
     &step_kind_assert,
     &step_kind_sleep,
-    &reserved_replay,
-    &reserved_diff,
-    &reserved_fault,
-    &reserved_snapshot,
-    &reserved_dbdiff,
+    &step_kind_capture,
+    &step_kind_replay,
+    &step_kind_diff,
+    &step_kind_fault,
+    &step_kind_snapshot,
+    &step_kind_dbdiff,
     NULL,
 };
 

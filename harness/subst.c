@@ -8,6 +8,8 @@
 
 static const char *const db_fields[] = {"conninfo", "host", "port", "dbname", "user", "url", NULL};
 static const char *const service_fields[] = {"url", "host", "port", NULL};
+static const char *const link_fields[] = {"conninfo", "host", "port", "dbname", "user", "url",
+                                          "address", NULL};
 
 static int field_index(const char *const *fields, const char *name)
 {
@@ -141,11 +143,31 @@ static int parse_ref(struct subst *s, char *ref, unsigned allow, const struct su
             return error_set(err, ERR_INPUT, "unknown %s \"%s\"; declare it under \"%s\"", what,
                              name, service ? "services" : "databases");
         }
+    } else if (strncmp(ref, "link.", 5) == 0) {
+        char *name = ref + 5, *dot = strrchr(name, '.');
+        const char *why;
+        if (!(allow & SUBST_ALLOW_LINK))
+            return error_set(err, ERR_INPUT, "${link.*} is not available here");
+        join_fields(link_fields, list, sizeof list);
+        if (!dot || dot == name)
+            return error_set(err, ERR_INPUT, "expected ${link.NAME.FIELD} with FIELD one of %s",
+                             list);
+        *dot = '\0';
+        part.kind = SUBST_LINK;
+        if ((part.field = field_index(link_fields, dot + 1)) < 0)
+            return error_set(err, ERR_INPUT, "unknown link field \"%s\"; expected one of %s",
+                             dot + 1, list);
+        part.index = names->link ? names->link(names->ctx, name) : -1;
+        if (part.index < 0)
+            return error_set(err, ERR_INPUT, "unknown link \"%s\"; declare it under \"links\"",
+                             name);
+        if (names->link_field && (why = names->link_field(names->ctx, part.index, part.field)))
+            return error_set(err, ERR_INPUT, "${link.%s.%s}: %s", name, dot + 1, why);
     } else {
         return error_set(err, ERR_INPUT,
                          "unknown substitution ${%s}; expected ${db.NAME.FIELD}, "
-                         "${service.NAME.FIELD}, ${port}, ${run_dir}, ${scenario_dir} or "
-                         "${env.NAME} (write $$ for a literal $)",
+                         "${service.NAME.FIELD}, ${link.NAME.FIELD}, ${port}, ${run_dir}, "
+                         "${scenario_dir} or ${env.NAME} (write $$ for a literal $)",
                          ref);
     }
     if (add_part(s, &part)) {

@@ -8,6 +8,8 @@
  *
  *   ${db.NAME.FIELD}       FIELD: conninfo host port dbname user url
  *   ${service.NAME.FIELD}  FIELD: url host port
+ *   ${link.NAME.FIELD}     FIELD: address host port url, conninfo (and the
+ *                          other db fields) for a link to a database
  *   ${port}                the port allocated to the service being defined
  *   ${run_dir} ${scenario_dir}
  *   ${env.NAME} ${env.NAME:-default}   rehearse's own environment
@@ -30,18 +32,25 @@ enum subst_part_kind {
     SUBST_RUN_DIR,
     SUBST_SCENARIO_DIR,
     SUBST_ENV,
+    SUBST_LINK,
 };
 
 enum subst_db_field { SUBST_DB_CONNINFO, SUBST_DB_HOST, SUBST_DB_PORT, SUBST_DB_DBNAME,
                       SUBST_DB_USER, SUBST_DB_URL };
 enum subst_service_field { SUBST_SERVICE_URL, SUBST_SERVICE_HOST, SUBST_SERVICE_PORT };
+/* A link's fields: those of a database (for a link to a database), then
+ * its own address ("127.0.0.1:PORT"). url is http://ADDRESS for a link to a
+ * service and postgresql://... for a link to a database. */
+enum subst_link_field { SUBST_LINK_CONNINFO, SUBST_LINK_HOST, SUBST_LINK_PORT,
+                        SUBST_LINK_DBNAME, SUBST_LINK_USER, SUBST_LINK_URL,
+                        SUBST_LINK_ADDRESS };
 
 struct subst_part {
     enum subst_part_kind kind;
     char *text;         /* literal text, or the environment variable name */
     char *fallback;     /* ${env.NAME:-fallback}; NULL when none */
-    int index;          /* database or service index */
-    int field;          /* enum subst_db_field / subst_service_field */
+    int index;          /* database, service or link index */
+    int field;          /* enum subst_db_field / subst_service_field / subst_link_field */
 };
 
 struct subst {
@@ -57,7 +66,8 @@ enum subst_allow {
     SUBST_ALLOW_PORT = 1 << 2,      /* inside a service definition */
     SUBST_ALLOW_DIRS = 1 << 3,
     SUBST_ALLOW_ENV = 1 << 4,
-    SUBST_ALLOW_ALL = 0x1f,
+    SUBST_ALLOW_LINK = 1 << 5,
+    SUBST_ALLOW_ALL = 0x3f,
 };
 
 /* Resolves names to indexes while parsing; returns -1 when unknown. */
@@ -67,6 +77,11 @@ struct subst_names {
     /* Nearest known name for "did you mean" (may be NULL). */
     const char *(*suggest)(void *ctx, bool service, const char *name);
     void *ctx;
+    /* Links (may be NULL: no links): the index, or -1 when unknown; and
+     * NULL when `field` (enum subst_link_field) applies to link `index`,
+     * else why not. */
+    int (*link)(void *ctx, const char *name);
+    const char *(*link_field)(void *ctx, int index, int field);
 };
 
 /*

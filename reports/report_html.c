@@ -893,6 +893,179 @@ static void ms_cell(struct html *h, const struct jdoc *c, uint32_t obj, const ch
     num_cell(h, rnumber(c, obj, key, -1), t, NULL);
 }
 
+/* A numeric element of an array (a series point's member), 0 when absent. */
+static double element_number(const struct jdoc *c, uint32_t array, size_t index)
+{
+    uint32_t v = rfirst(c, array);
+    for (size_t i = 0; i < index && v != JDOC_NONE; i++)
+        v = jdoc_next(c, array, v);
+    return v != JDOC_NONE && jdoc_at(c, v)->type == JDOC_NUMBER ? jshape_number(c, v) : 0;
+}
+
+/* Series slot of a target: base, candidate, noise in the page's colours,
+ * else in order of appearance; -1 when the three are taken. */
+static int series_slot(const struct report *r, struct rstr name, bool used[3])
+{
+    const char *role = report_role(r, name);
+    int slot = !role ? -1 : strcmp(role, "base") == 0 ? 0 : strcmp(role, "candidate") == 0 ? 1 : 2;
+    if (slot >= 0 && !used[slot])
+        return slot;
+    for (int k = 0; k < 3; k++)
+        if (!used[k])
+            return k;
+    return -1;
+}
+
+/* Per target, over the run: the share of failed requests and the p99
+ * latency (context timeline.series), with the fault windows shaded. */
+static void series_charts(struct html *h, const struct svg_span *windows, size_t nw, double end)
+{
+    const struct report *r = h->r;
+    const struct jdoc *c = &r->ctx;
+    uint32_t series = rget(c, r->timeline, "series"), targets = rget(c, series, "targets");
+    double bucket = rnumber(c, series, "bucket_ms", 0);
+    struct svg_series s[3];
+    double *x[3] = {0}, *failed[3] = {0}, *p99[3] = {0}, p99_max = 0;
+    bool used[3] = {false, false, false};
+    size_t n = 0;
+
+    if (!rsize(c, targets) || end <= 0)
+        return;
+    memset(s, 0, sizeof s);
+    for (uint32_t t = rfirst(c, targets); t != JDOC_NONE && n < 3; t = jdoc_next(c, targets, t)) {
+        struct rstr name = rstr_get(c, t, "name");
+        uint32_t points = rget(c, t, "points");
+        size_t np = rsize(c, points), i = 0;
+        int slot = series_slot(r, name, used);
+        if (slot < 0)
+            continue;
+        used[slot] = true;
+        /* Each bucket is drawn across its width; a gap where no request
+         * was sent. */
+        x[slot] = calloc(3 * np + 1, sizeof(double));
+        failed[slot] = calloc(3 * np + 1, sizeof(double));
+        p99[slot] = calloc(3 * np + 1, sizeof(double));
+        if (!x[slot] || !failed[slot] || !p99[slot]) {
+            h->rc = ERR_NOMEM;
+            goto out;
+        }
+        double previous_end = -1;
+        for (uint32_t p = rfirst(c, points); p != JDOC_NONE; p = jdoc_next(c, points, p)) {
+            double requests = element_number(c, p, 1), at = element_number(c, p, 0);
+            double rate = requests > 0 ? 100.0 * element_number(c, p, 2) / requests : 0;
+            double latency = element_number(c, p, 4);
+            if (previous_end >= 0 && at > previous_end + bucket / 2) {
+                x[slot][i] = previous_end;
+                failed[slot][i] = p99[slot][i] = NAN;
+                i++;
+            }
+            x[slot][i] = at;
+            x[slot][i + 1] = previous_end = at + bucket;
+            failed[slot][i] = failed[slot][i + 1] = rate;
+            p99[slot][i] = p99[slot][i + 1] = latency;
+            i += 2;
+            if (latency > p99_max)
+                p99_max = latency;
+        }
+        s[slot] = (struct svg_series){name.s, name.len, x[slot], NULL, i, NULL, NULL, 0};
+        n++;
+    }
+    /* Slots in colour order; an unused one (fewer targets) draws nothing. */
+    size_t count = used[2] ? 3 : used[1] ? 2 : 1;
+    struct svg_tick xt[11], yt[3];
+    char xl[11][32], yl[3][32];
+    for (size_t i = 0; i <= 10; i++) {
+        report_fmt_us(xl[i], sizeof xl[i], end * (double)i / 10 * 1000);
+        xt[i] = (struct svg_tick){end * (double)i / 10, xl[i]};
+    }
+    hs(h, "<h3>Targets over the run</h3>\n<p class=\"note\">Per target, in buckets of ");
+    report_fmt_us(yl[0], sizeof yl[0], bucket * 1000);
+    htc(h, yl[0]);
+    hs(h, " by when requests were sent: the share that failed (no answer, or a 5xx) and the "
+          "p99 latency. Fault windows are shaded.</p>\n");
+    for (size_t k = 0; k < 3; k++)
+        s[k].y = failed[k];
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(yl[i], sizeof yl[i], "%.0f%%", 50.0 * (double)i);
+        yt[i] = (struct svg_tick){50.0 * (double)i, yl[i]};
+    }
+    struct svg_axes rate_axes = {900, 180, "Failed requests per target (%)", false, 0, end, 100,
+                                 xt, 11, yt, 3};
+    hs(h, "<p class=\"note\">Failed requests, % of those sent</p>\n");
+    if (!h->rc)
+        h->rc = svg_line_chart(h->out, &rate_axes, s, count, windows, nw);
+    for (size_t k = 0; k < 3; k++)
+        s[k].y = p99[k];
+    if (p99_max <= 0)
+        p99_max = 1;
+    for (size_t i = 0; i < 3; i++) {
+        report_fmt_us(yl[i], sizeof yl[i], p99_max * (double)i / 2 * 1000);
+        yt[i] = (struct svg_tick){p99_max * (double)i / 2, yl[i]};
+    }
+    struct svg_axes latency_axes = {900, 180, "p99 latency per target", false, 0, end,
+                                    p99_max * 1.05, xt, 11, yt, 3};
+    hs(h, "<p class=\"note\">Latency, p99</p>\n");
+    if (!h->rc)
+        h->rc = svg_line_chart(h->out, &latency_axes, s, count, windows, nw);
+out:
+    for (size_t k = 0; k < 3; k++) {
+        free(x[k]);
+        free(failed[k]);
+        free(p99[k]);
+    }
+}
+
+/* Per fault and target (context timeline.faults[].impact): what happened
+ * while the fault was in force, and how long recovery took. */
+static void impact_table(struct html *h)
+{
+    const struct report *r = h->r;
+    const struct jdoc *c = &r->ctx;
+    uint32_t faults = rget(c, r->timeline, "faults");
+    size_t rows = 0;
+
+    for (uint32_t f = rfirst(c, faults); f != JDOC_NONE; f = jdoc_next(c, faults, f))
+        rows += rsize(c, rget(c, f, "impact"));
+    if (!rows)
+        return;
+    hs(h, "<h3>What each target did during each fault</h3>\n<p class=\"note\">Requests in "
+          "flight during the window; failed: no answer or a 5xx; hung: slower than 1 s or "
+          "timed out; recovery: from the end of the window to the end of the last failed "
+          "request after it (none: never recovered before the next fault or the end).</p>\n"
+          "<table><thead><tr><th>fault</th><th>target</th><th class=\"num\">requests</th>"
+          "<th class=\"num\">failed</th><th>errors</th><th class=\"num\">hung</th>"
+          "<th class=\"num\">p99</th><th class=\"num\">recovery</th></tr></thead><tbody>\n");
+    rows = 0;
+    for (uint32_t f = rfirst(c, faults); f != JDOC_NONE; f = jdoc_next(c, faults, f)) {
+        uint32_t impact = rget(c, f, "impact");
+        for (uint32_t t = rfirst(c, impact); t != JDOC_NONE && rows < h->caps->context_rows;
+             t = jdoc_next(c, impact, t), rows++) {
+            uint32_t errors = rget(c, t, "errors");
+            char text[48];
+            hs(h, "<tr>");
+            td_code(h, rstr_get(c, f, "name"), h->caps->chars);
+            td_code(h, rstr_get(c, t, "target"), h->caps->chars);
+            count_cell(h, rcount(c, t, "requests"), 0, false);
+            count_cell(h, rcount(c, t, "failed"), rcount(c, t, "requests"), true);
+            hs(h, "<td>");
+            for (uint32_t k = rfirst(c, errors); k != JDOC_NONE; k = jdoc_next(c, errors, k)) {
+                if (k != rfirst(c, errors))
+                    hs(h, ", ");
+                hcode(h, rstr_at(c, k), 40);
+                report_fmt_count(text, sizeof text, jshape_count(c, k + 1));
+                hs(h, " ");
+                htc(h, text);
+            }
+            hs(h, "</td>");
+            count_cell(h, rcount(c, t, "hung"), 0, false);
+            ms_cell(h, c, t, "p99_ms");
+            ms_cell(h, c, t, "recovery_ms");
+            hs(h, "</tr>\n");
+        }
+    }
+    hs(h, "</tbody></table>\n");
+}
+
 static void timeline_section(struct html *h)
 {
     const struct report *r = h->r;
@@ -988,6 +1161,8 @@ static void timeline_section(struct html *h)
         }
         hs(h, "</tbody></table>\n");
     }
+    series_charts(h, windows, nw, end);
+    impact_table(h);
     if (ne) {
         hs(h, "<h3>Events</h3>\n<ul>");
         i = 0;
@@ -1015,6 +1190,10 @@ static void number_text(struct html *h, const struct jdoc *c, uint32_t obj, cons
     uint32_t v = rget(c, obj, key);
     if (v == JDOC_NONE || jdoc_at(c, v)->type != JDOC_NUMBER)
         hs(h, "\xE2\x80\x94");
+    else if (jdoc_at(c, v)->len > 12)
+        /* A measured ratio such as 0.3188976377952756: a reviewer reads six
+         * significant digits; the exact value stays in report.json. */
+        hf(h, "%.6g", jdoc_number_double(jdoc_at(c, v)));
     else
         ht(h, (struct rstr){jdoc_at(c, v)->text, jdoc_at(c, v)->len}, 40);
 }

@@ -281,6 +281,20 @@ static const struct jshape_member m_step[] = {
     {"message", &s_string_or_null, false},
     {NULL, NULL, false},
 };
+/* What a target did during a fault (reports/fault_impact.h). */
+static const struct jshape_member m_impact[] = {
+    {"target", &s_string, true},
+    {"requests", &s_count, true},
+    {"failed", &s_count, true},
+    {"errors", &s_counts_map, false},
+    {"hung", &s_count, false},
+    {"p50_ms", &s_number, false},
+    {"p99_ms", &s_number, false},
+    {"after", &s_count, false},
+    {"recovery_ms", &s_number_or_null, false},
+    {"recovered", &s_bool, false},
+    {NULL, NULL, false},
+};
 static const struct jshape_member m_fault[] = {
     {"name", &s_string, true},
     {"kind", &s_string, false},
@@ -288,6 +302,27 @@ static const struct jshape_member m_fault[] = {
     {"start_ms", &s_number, true},
     {"end_ms", &s_number_or_null, false},
     {"detail", &s_string_or_null, false},
+    {"impact", &(const struct jshape){.kind = JSHAPE_ARRAY,
+                                      .items = &(const struct jshape){.kind = JSHAPE_OBJECT,
+                                                                      .members = m_impact}},
+     false},
+    {NULL, NULL, false},
+};
+/* A target's series: [[t_ms, requests, failed, p50_ms, p99_ms], ...]. */
+static const struct jshape s_point = {.kind = JSHAPE_ARRAY,
+                                      .items = &s_number,
+                                      .what = "a point [t_ms, requests, failed, p50_ms, p99_ms]"};
+static const struct jshape_member m_series_target[] = {
+    {"name", &s_string, true},
+    {"points", &(const struct jshape){.kind = JSHAPE_ARRAY, .items = &s_point}, true},
+    {NULL, NULL, false},
+};
+static const struct jshape_member m_series[] = {
+    {"bucket_ms", &s_number, true},
+    {"targets", &(const struct jshape){.kind = JSHAPE_ARRAY,
+                                       .items = &(const struct jshape){
+                                           .kind = JSHAPE_OBJECT, .members = m_series_target}},
+     true},
     {NULL, NULL, false},
 };
 static const struct jshape_member m_event[] = {
@@ -298,6 +333,7 @@ static const struct jshape_member m_event[] = {
 };
 static const struct jshape_member m_timeline[] = {
     {"duration_ms", &s_number, false},
+    {"series", &(const struct jshape){.kind = JSHAPE_OBJECT, .members = m_series}, false},
     {"steps", &(const struct jshape){.kind = JSHAPE_ARRAY,
                                      .items = &(const struct jshape){.kind = JSHAPE_OBJECT,
                                                                      .members = m_step}},

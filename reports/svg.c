@@ -256,6 +256,48 @@ int svg_timeline(struct buf *out, const struct svg_axes *a, const struct svg_spa
     return rc ? rc : buf_append_str(out, "</svg>");
 }
 
+int svg_line_chart(struct buf *out, const struct svg_axes *a, const struct svg_series *s,
+                   size_t n, const struct svg_span *windows, size_t nwindows)
+{
+    struct frame f = {48, 24, a->width - 30, a->height - 22};
+    const char *labels[3];
+    size_t lens[3];
+    int rc = open_svg(out, a);
+
+    if (!rc)
+        rc = axes(out, a, &f);
+    for (size_t i = 0; i < nwindows && !rc; i++) {
+        double x0 = scale_x(a, &f, windows[i].start);
+        double x1 = scale_x(a, &f, windows[i].end < windows[i].start ? a->x_max : windows[i].end);
+        rc = tooltip(out, windows[i].label, windows[i].label_len);
+        if (!rc)
+            rc = buf_printf(out, "<rect class=\"%s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+                            "height=\"%.1f\"/></g>",
+                            windows[i].cls, x0, f.top, x1 - x0 < 2 ? 2 : x1 - x0,
+                            f.bottom - f.top);
+    }
+    for (size_t k = 0; k < n && k < 3 && !rc; k++) {
+        bool pen_down = false;
+        labels[k] = s[k].label;
+        lens[k] = s[k].label_len;
+        rc = buf_printf(out, "<path class=\"s%zu trend\" d=\"", k);
+        for (size_t i = 0; i < s[k].n && !rc; i++) {
+            if (!isfinite(s[k].y[i])) {
+                pen_down = false;
+                continue;
+            }
+            rc = buf_printf(out, "%s%.1f %.1f ", pen_down ? "L" : "M",
+                            scale_x(a, &f, s[k].x[i]), scale_y(a, &f, s[k].y[i]));
+            pen_down = true;
+        }
+        if (!rc)
+            rc = buf_append_str(out, "\"/>");
+    }
+    if (!rc)
+        rc = legend(out, &f, labels, lens, n < 3 ? n : 3);
+    return rc ? rc : buf_append_str(out, "</svg>");
+}
+
 int svg_rate_bars(struct buf *out, double raw, double noise, double remaining)
 {
     const double v[3] = {raw, noise, remaining};

@@ -78,6 +78,12 @@ int svg_timeline(struct buf *out, const struct svg_axes *axes, const struct svg_
                  size_t nlanes, const struct svg_span *windows, size_t nwindows,
                  const struct svg_span *instants, size_t ninstants);
 
+/* Series as lines over a linear axis (time), with windows shaded across
+ * the plot (fault windows) under them; up to three series (classes s0..s2,
+ * a legend).  A series' points are joined in order; NaN y leaves a gap. */
+int svg_line_chart(struct buf *out, const struct svg_axes *axes, const struct svg_series *s,
+                   size_t n, const struct svg_span *windows, size_t nwindows);
+
 /* Three small horizontal bars (raw, noise, remaining rates in [0, 1]) for a
  * table cell. */
 int svg_rate_bars(struct buf *out, double raw, double noise, double remaining);

@@ -164,7 +164,7 @@ static int fake_value(void *ctx, const struct subst_part *part, struct buf *out,
 
 static char *expand(const char *text, unsigned allow, struct error *err)
 {
-    struct subst_names names = {fake_db, fake_service, NULL, NULL};
+    struct subst_names names = {fake_db, fake_service, NULL, NULL, NULL, NULL};
     struct subst_values values = {fake_value, NULL};
     struct subst *s;
     struct buf b;
