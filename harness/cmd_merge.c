@@ -4,6 +4,7 @@
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -23,7 +24,8 @@ static void usage(FILE *out)
             "histograms. Refused, with the reason and where, unless the files replayed the\n"
             "same trace with the same targets and options, each shard once, all present.\n"
             "\n"
-            "  -o, --output RESULTS  the merged file (written atomically; .gz compresses)\n"
+            "  -o, --output RESULTS  the merged file (written atomically; .gz compresses;\n"
+            "                        - is standard output)\n"
             "  -q, --quiet           print nothing\n"
             "\n"
             "Exit: 0 merged; 2 the files are not the complete shards of one replay, or one\n"
@@ -58,6 +60,8 @@ int cmd_merge(int argc, char **argv)
         return cli_usage_error(CMD, "expected the RESULTS files of the shards");
     if (!output)
         return cli_usage_error(CMD, "expected -o RESULTS, the merged file to write");
+    if (strcmp(output, "-") == 0)
+        quiet = true; /* the merged file itself goes to standard output */
     if (results_merge((const char *const *)argv + optind, (size_t)(argc - optind), output, &st,
                       &err))
         return cli_report(CMD, &err);

@@ -719,6 +719,21 @@ Test(scaleout, merge_refuses_what_is_not_the_complete_shards_of_one_replay)
     test_rehearse(&res, 30, "merge", s0, s1, s2, "-o", test_path(dir, "ok.jsonl"), "-q", NULL);
     cr_assert_eq(res.exit_code, 0, "%s", res.err);
     test_run_free(&res);
+    /* to standard output: the same bytes (a merge depends on its inputs only),
+     * and nothing else */
+    test_rehearse(&res, 30, "merge", s2, s1, s0, "-o", "-", NULL);
+    cr_assert_eq(res.exit_code, 0, "%s", res.err);
+    {
+        size_t ok_len, lines = 0;
+        char *ok = test_read_file(test_path(dir, "ok.jsonl"), &ok_len);
+        cr_assert_eq(res.out_len, ok_len);
+        cr_assert_eq(memcmp(res.out, ok, ok_len), 0);
+        for (size_t i = 0; i < ok_len; i++)
+            lines += ok[i] == '\n';
+        cr_assert_eq(lines, 24 + 2, "24 results between the header and the summary");
+        free(ok);
+    }
+    test_run_free(&res);
 
     expect_merge_error("2 of 3 shards given, missing: 2 (of 3)", 2, s0, s1, NULL);
     expect_merge_error("it is shard 1/3, and so is", 2, s0, s1, s1);
