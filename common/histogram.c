@@ -10,65 +10,40 @@ void histogram_init(struct histogram *h)
     memset(h, 0, sizeof *h);
 }
 
-/* floor(log2(x^8)) for x >= 1, exactly: x squared three times in 64-bit
- * limbs (x^8 < 2^512), then the position of the highest bit. */
-static unsigned log2_pow8(uint64_t x)
-{
-    uint64_t a[8] = {x}, b[8];
-    size_t n = 1;
-
-    if (x < (1u << 16)) {
-        unsigned __int128 p = (uint64_t)x * x;
-        p *= p;
-        p *= p;
-        uint64_t hi = (uint64_t)(p >> 64), lo = (uint64_t)p;
-        return hi ? 127u - (unsigned)__builtin_clzll(hi) : 63u - (unsigned)__builtin_clzll(lo);
-    }
-    for (int round = 0; round < 3; round++, n *= 2) {
-        memset(b, 0, sizeof b);
-        for (size_t i = 0; i < n; i++) {
-            unsigned __int128 carry = 0;
-            for (size_t j = 0; j < n; j++) {
-                unsigned __int128 t = (unsigned __int128)a[i] * a[j] + b[i + j] + carry;
-                b[i + j] = (uint64_t)t;
-                carry = t >> 64;
-            }
-            b[i + n] = (uint64_t)carry;
-        }
-        memcpy(a, b, sizeof a);
-    }
-    for (size_t i = 8; i-- > 0;)
-        if (a[i])
-            return (unsigned)(64 * i) + 63u - (unsigned)__builtin_clzll(a[i]);
-    return 0;
-}
+#define SUB_COUNT (1u << HISTOGRAM_SUB_BITS)
+#define LAST_BUCKET (HISTOGRAM_BUCKETS - 1u)
 
 unsigned histogram_bucket(uint64_t v)
 {
-    /* v + 1 = 2^64 for the largest value: 8 * 64 */
-    return v == UINT64_MAX ? HISTOGRAM_BUCKETS - 1 : log2_pow8(v + 1);
+    unsigned e;
+
+    if (v < HISTOGRAM_LINEAR)
+        return (unsigned)v;
+    e = 63u - (unsigned)__builtin_clzll(v); /* 6..63 */
+    if (e >= HISTOGRAM_TOP_EXP)
+        return LAST_BUCKET;
+    return HISTOGRAM_LINEAR + (e - 6u) * SUB_COUNT +
+           (unsigned)((v >> (e - HISTOGRAM_SUB_BITS)) & (SUB_COUNT - 1u));
 }
 
 uint64_t histogram_bucket_lower(unsigned b)
 {
-    uint64_t lo = 0, hi = UINT64_MAX;
+    unsigned e, sub;
 
-    if (b >= HISTOGRAM_BUCKETS - 1)
-        return UINT64_MAX;
-    /* the smallest v with bucket(v) >= b; bucket() is monotonic */
-    while (lo < hi) {
-        uint64_t mid = lo + (hi - lo) / 2;
-        if (histogram_bucket(mid) >= b)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return lo;
+    if (b < HISTOGRAM_LINEAR)
+        return b;
+    if (b >= LAST_BUCKET)
+        return (uint64_t)1 << HISTOGRAM_TOP_EXP;
+    e = 6u + (b - HISTOGRAM_LINEAR) / SUB_COUNT;
+    sub = (b - HISTOGRAM_LINEAR) % SUB_COUNT;
+    return ((uint64_t)1 << e) + (uint64_t)sub * ((uint64_t)1 << (e - HISTOGRAM_SUB_BITS));
 }
 
 uint64_t histogram_bucket_upper(unsigned b)
 {
-    if (b >= HISTOGRAM_BUCKETS - 1)
+    if (b < HISTOGRAM_LINEAR)
+        return b;
+    if (b >= LAST_BUCKET)
         return UINT64_MAX;
     return histogram_bucket_lower(b + 1) - 1;
 }

@@ -1,17 +1,19 @@
 /*
  * histogram.h — exact counts of non-negative integers (latencies in µs) in
- * logarithmic buckets, for percentiles over any number of samples in fixed
+ * log-linear buckets, for percentiles over any number of samples in fixed
  * memory, and for merging: two histograms add up bucket by bucket, so the
  * latency of several shards of a replay (or several diffs) combines into the
  * same percentiles one run would give, never into averaged percentiles.
  *
- * The scheme is "log2x8" (docs/diff-format.md): value v goes to bucket
- * floor(8 * log2(v + 1)), computed exactly in integers (no floating point
- * at a bucket's edge), so a bucket spans a factor of 2^(1/8): a percentile
- * read from the histogram is within 9.1% of the true sample.  v = 0 is
- * bucket 0, v = 1 bucket 8; buckets 1..7 stay empty.
+ * The scheme is "loglin32" (docs/results-format.md, docs/diff-format.md):
+ * values 0..63 have a bucket each; above, every power of two [2^e, 2^(e+1))
+ * is split into 32 buckets of equal width 2^(e-5), so a bucket's upper
+ * bound is within 1/32 (3.1%) of any value in it — fine enough for a p99.
+ * Values of 2^40 µs (12.7 days) and more share the last bucket.  It is the
+ * layout HdrHistogram uses with 5 significant bits, and the one results
+ * files have carried since their first version (`latency_buckets`).
  *
- * A struct histogram is 4 KiB, caller-owned, with no heap memory.
+ * A struct histogram is about 9 KiB, caller-owned, with no heap memory.
  */
 #ifndef REHEARSE_HISTOGRAM_H
 #define REHEARSE_HISTOGRAM_H
@@ -20,9 +22,12 @@
 
 #include "buf.h"
 
-#define HISTOGRAM_SCHEME "log2x8"
-/* floor(8 * log2(2^64)) = 512 for the largest value, so 513 buckets. */
-#define HISTOGRAM_BUCKETS 513u
+#define HISTOGRAM_SCHEME "loglin32"
+#define HISTOGRAM_LINEAR 64u  /* values 0..63 are exact */
+#define HISTOGRAM_SUB_BITS 5u /* 32 buckets per power of two above */
+#define HISTOGRAM_TOP_EXP 40u /* values >= 2^40 share the last bucket */
+#define HISTOGRAM_BUCKETS \
+    (HISTOGRAM_LINEAR + (HISTOGRAM_TOP_EXP - 6u) * (1u << HISTOGRAM_SUB_BITS) + 1u)
 
 struct histogram {
     uint64_t count;       /* samples */
@@ -33,12 +38,13 @@ struct histogram {
 void histogram_init(struct histogram *h);
 void histogram_add(struct histogram *h, uint64_t value);
 /* Add n samples to bucket b (from a histogram written out earlier); min
- * and max widen to the bucket's bounds.  Ignored when b is out of range. */
+ * and max widen to the bucket's bounds (set max afterwards when the exact
+ * maximum is known).  Ignored when b is out of range. */
 void histogram_add_bucket(struct histogram *h, unsigned b, uint64_t n);
 void histogram_merge(struct histogram *into, const struct histogram *from);
 
 /* The bucket of a value, and the smallest and largest value bucket b can
- * hold (lower > upper for the empty buckets 1..7). */
+ * hold. */
 unsigned histogram_bucket(uint64_t value);
 uint64_t histogram_bucket_lower(unsigned b);
 uint64_t histogram_bucket_upper(unsigned b);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -198,4 +199,27 @@ uint64_t outfile_bytes(const struct outfile *f)
 const char *outfile_path(const struct outfile *f)
 {
     return f->path ? f->path : "-";
+}
+
+int outfile_make_dirs(const char *dir, struct error *err)
+{
+    char path[4096];
+    size_t len = strlen(dir);
+    struct stat st;
+
+    if (len == 0 || len >= sizeof path)
+        return error_set(err, ERR_USAGE, "output directory name is empty or too long");
+    memcpy(path, dir, len + 1);
+    for (size_t i = 1; i <= len; i++) {
+        if (path[i] != '/' && path[i] != '\0')
+            continue;
+        char saved = path[i];
+        path[i] = '\0';
+        if (mkdir(path, 0755) != 0 && errno != EEXIST)
+            return error_errno(err, ERR_IO, errno, "cannot create directory '%s'", path);
+        path[i] = saved;
+    }
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return error_set(err, ERR_IO, "'%s' is not a directory; give -o a directory", dir);
+    return 0;
 }

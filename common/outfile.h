@@ -36,6 +36,11 @@ int outfile_close(struct outfile *f, struct error *err);
 /* Close without renaming and delete the .partial file. */
 void outfile_discard(struct outfile *f);
 uint64_t outfile_bytes(const struct outfile *f); /* committed, uncompressed */
+
+/* Create the directory `dir` for output files, and its parents (mkdir -p,
+ * mode 0755); fine when it exists.  ERR_IO when it cannot be made or is
+ * not a directory. */
+int outfile_make_dirs(const char *dir, struct error *err);
 const char *outfile_path(const struct outfile *f);
 
 #endif

@@ -23,6 +23,7 @@
 #include "now.h"
 #include "replay.h"
 #include "replay_options.h"
+#include "trace_reader.h"
 
 #define CMD "replay"
 #define MAX_RULES 256
@@ -88,6 +89,7 @@ enum {
 struct options {
     struct replay_config cfg;
     const char *speed_text, *from_text, *to_text, *shard_text;
+    char split_shard[32]; /* "I/N" of a part made by `rehearse trace split` */
     double sample;
     bool allow_public, quiet, dry_run, keep_host;
     /* Header rules are applied in command-line order, after all targets are
@@ -207,8 +209,6 @@ static void format_us(char *out, size_t size, uint64_t us)
 
 static void print_summary(const struct replay_report *rep, bool dry_run)
 {
-    static const char *const classes[REPLAY_STATUS_CLASSES] = {"1xx", "2xx", "3xx", "4xx", "5xx",
-                                                               "other"};
     bool any_skip = false;
     double secs = (double)rep->duration_us / 1e6;
 
@@ -242,7 +242,8 @@ static void print_summary(const struct replay_report *rep, bool dry_run)
                 p50, p90, p99, max);
         for (int c = 0; c < REPLAY_STATUS_CLASSES; c++)
             if (tr->status[c])
-                fprintf(stderr, " %s %llu", classes[c], (unsigned long long)tr->status[c]);
+                fprintf(stderr, " %s %llu", results_status_class_name((unsigned)c),
+                        (unsigned long long)tr->status[c]);
         for (int e = 1; e < RESULT_ERROR_COUNT; e++)
             if (tr->errors[e])
                 fprintf(stderr, " %s %llu", result_error_name(e),
@@ -460,6 +461,27 @@ static int parse(int argc, char **argv, struct options *o, struct selection *sel
     return 0;
 }
 
+/* A part made by `rehearse trace split` is replayed as its shard without
+ * --shard.  (Standard input cannot be read twice: there --shard is needed,
+ * and the replay says so.)  An unreadable trace is left to the replay to
+ * report. */
+static void adopt_split(struct options *o, struct selection *sel)
+{
+    struct trace_reader *reader;
+    struct error ignored;
+
+    if (o->shard_text || strcmp(o->cfg.trace_path, "-") == 0 ||
+        trace_reader_open(&reader, o->cfg.trace_path, 0, &ignored))
+        return;
+    const struct trace_header *h = trace_reader_header(reader);
+    if (h->split_count) {
+        snprintf(o->split_shard, sizeof o->split_shard, "%u/%u", h->split_index, h->split_count);
+        if (selection_set_shard(sel, o->split_shard, &ignored) == 0)
+            o->shard_text = o->split_shard;
+    }
+    trace_reader_close(reader);
+}
+
 /* Apply the rewrite rules in command-line order, now that targets are known. */
 static int build_rules(struct options *o, struct rewrite_rules *rules)
 {
@@ -604,6 +626,7 @@ int cmd_replay(int argc, char **argv)
     rules.keep_host = o->keep_host;
     if (rc || (rc = build_rules(o, &rules)))
         goto out;
+    adopt_split(o, &sel);
     if (options_json(&opts, o, &sel)) {
         rc = cli_usage_error(CMD, "the options are too long to record");
         goto out;

@@ -13,7 +13,10 @@
 #include "commands.h"
 #include "escape.h"
 #include "json_opts.h"
+#include "outfile.h"
 #include "report.h"
+#include "respdiff.h"
+#include "results.h"
 
 #define CMD "report"
 
@@ -21,8 +24,13 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: rehearse report [OPTIONS] DIFF.json -o DIR\n"
+            "       rehearse report [OPTIONS] RESULTS... [--base NAME] [--candidate NAME]\n"
+            "                       [--noise NAME] [--rules RULES.json] -o DIR\n"
             "\n"
-            "Render the reports of a response diff (written by 'rehearse diff') into DIR:\n"
+            "Render the reports of a response diff (written by 'rehearse diff') into DIR.\n"
+            "Given the results files of a replay instead (one file, or its shards), diff\n"
+            "them first as 'rehearse diff' would with its default thresholds, into\n"
+            "DIR/diff.json. The reports:\n"
             "  report.json   the verdict, totals, endpoints, fields and examples, for tools\n"
             "                (docs/report-format.md)\n"
             "  report.html   one self-contained page for reviewers (works offline, loads\n"
@@ -39,6 +47,8 @@ static void usage(FILE *out)
             "  --format LIST     write only these, comma-separated: json, html, junit,\n"
             "                    markdown (default: all four)\n"
             "  -q, --quiet       print nothing but errors and warnings\n"
+            "  --base, --candidate, --noise NAME, --rules FILE\n"
+            "                    with RESULTS: as for 'rehearse diff'\n"
             JSON_OPTS_HELP
             "\n"
             "Exit: 0 pass; 1 regressions (or nothing could be compared); 2 bad input (the\n"
@@ -91,6 +101,43 @@ static void print_safe(FILE *f, const char *prefix, const char *text)
     buf_release(&b);
 }
 
+enum { OPT_BASE = 512, OPT_CANDIDATE, OPT_NOISE, OPT_RULES };
+
+/* A results file (its first line a results header), not a DIFF.json. */
+static bool is_results(const char *path)
+{
+    struct results_reader *r;
+    struct error ignored;
+
+    if (strcmp(path, "-") == 0 || results_reader_open(&r, path, 0, &ignored) != 0)
+        return false;
+    results_reader_close(r);
+    return true;
+}
+
+/* Diff the results files into DIR/diff.json, as `rehearse diff` would. */
+static int diff_results(struct respdiff_options *o, char *const *files, size_t n,
+                        const char *outdir, char *diff_path, size_t size, bool quiet,
+                        struct error *err)
+{
+    struct respdiff_result res;
+    int rc;
+
+    snprintf(diff_path, size, "%s/diff.json", outdir);
+    if ((rc = outfile_make_dirs(outdir, err)))
+        return rc;
+    o->results = (const char *const *)files;
+    o->nresults = n;
+    o->output = diff_path;
+    if ((rc = respdiff_run(o, &res, err)))
+        return rc;
+    if (!quiet)
+        printf("wrote %s: %llu transactions, %llu compared, %zu endpoints\n", diff_path,
+               (unsigned long long)res.transactions, (unsigned long long)res.compared,
+               res.endpoints);
+    return 0;
+}
+
 int cmd_report(int argc, char **argv)
 {
     static const struct option options[] = {
@@ -99,6 +146,10 @@ int cmd_report(int argc, char **argv)
         {"format", required_argument, NULL, 'f'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
+        {"base", required_argument, NULL, OPT_BASE},
+        {"candidate", required_argument, NULL, OPT_CANDIDATE},
+        {"noise", required_argument, NULL, OPT_NOISE},
+        {"rules", required_argument, NULL, OPT_RULES},
         JSON_OPTS_LONG,
         {NULL, 0, NULL, 0},
     };
@@ -106,11 +157,15 @@ int cmd_report(int argc, char **argv)
     unsigned formats = REPORT_ALL;
     struct jdoc_limits lim = {0, 0, 0};
     struct report *r = NULL;
+    struct respdiff_options diff;
+    const char *diff_option = NULL, *input;
+    char diff_path[4096];
     struct error err;
-    bool quiet = false;
+    bool quiet = false, results;
     int opt, rc, exit_code;
 
     error_init(&err);
+    respdiff_options_init(&diff);
     optind = 1;
     while ((opt = getopt_long(argc, argv, "o:qh", options, NULL)) != -1) {
         switch (opt) {
@@ -122,6 +177,10 @@ int cmd_report(int argc, char **argv)
             break;
         case 'q': quiet = true; break;
         case 'h': usage(stdout); return cli_finish_stdout(CMD);
+        case OPT_BASE: diff.base = optarg; diff_option = "--base"; break;
+        case OPT_CANDIDATE: diff.candidate = optarg; diff_option = "--candidate"; break;
+        case OPT_NOISE: diff.noise = optarg; diff_option = "--noise"; break;
+        case OPT_RULES: diff.rules_path = optarg; diff_option = "--rules"; break;
         case JSON_OPT_MAX_DEPTH:
         case JSON_OPT_MAX_NODES:
         case JSON_OPT_MAX_SIZE:
@@ -131,18 +190,30 @@ int cmd_report(int argc, char **argv)
         default: return cli_usage_error(CMD, "invalid option");
         }
     }
-    if (optind != argc - 1)
-        return cli_usage_error(CMD, optind >= argc ? "expected a DIFF.json" :
-                               "expected one DIFF.json, found %d arguments", argc - optind);
+    if (optind >= argc)
+        return cli_usage_error(CMD, "expected a DIFF.json, or the RESULTS files of a replay");
+    results = argc - optind > 1 || is_results(argv[optind]);
+    if (!results && diff_option)
+        return cli_usage_error(CMD, "%s: only with RESULTS files (a DIFF.json already says "
+                               "what was compared)", diff_option);
     if (!outdir)
         return cli_usage_error(CMD, "expected -o DIR, the directory to write the reports into");
     if (context && strcmp(context, "-") == 0 && strcmp(argv[optind], "-") == 0)
         return cli_usage_error(CMD, "only one of DIFF.json and --context can be standard "
                                "input ('-')");
 
+    input = argv[optind];
+    if (results) {
+        diff.argc = argc;
+        diff.argv = argv;
+        if ((rc = diff_results(&diff, argv + optind, (size_t)(argc - optind), outdir, diff_path,
+                               sizeof diff_path, quiet, &err)) != 0)
+            goto fail;
+        input = diff_path;
+    }
     if ((rc = report_new(&r, &err)) != 0)
         goto fail;
-    if ((rc = report_load_diff(r, argv[optind], &lim, &err)) != 0) {
+    if ((rc = report_load_diff(r, input, &lim, &err)) != 0) {
         json_opts_hint(&err);
         goto fail;
     }

@@ -25,6 +25,7 @@ static const struct trace_subcommand subcommands[] = {
     {"stats", cmd_trace_stats, "counts per method, status, endpoint, connection; duration, rate"},
     {"import-har", cmd_trace_import_har, "convert a HAR 1.2 file (browsers, proxies) into a trace"},
     {"export-har", cmd_trace_export_har, "convert a trace into a HAR 1.2 file"},
+    {"split", cmd_trace_split, "cut a trace into N parts by connection (as replay --shard)"},
 };
 #define SUBCOMMAND_COUNT (sizeof subcommands / sizeof subcommands[0])
 

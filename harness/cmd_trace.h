@@ -9,5 +9,6 @@
 int cmd_trace_stats(int argc, char **argv);
 int cmd_trace_import_har(int argc, char **argv);
 int cmd_trace_export_har(int argc, char **argv);
+int cmd_trace_split(int argc, char **argv);
 
 #endif

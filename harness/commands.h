@@ -23,5 +23,6 @@ int cmd_dbdiff(int argc, char **argv);
 int cmd_proxy(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
 
 #endif

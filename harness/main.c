@@ -18,8 +18,9 @@ struct command {
 
 static const struct command commands[] = {
     {"capture", cmd_capture, "capture HTTP/1.x traffic (pcap file or interface) into a trace"},
-    {"trace", cmd_trace, "inspect and convert traces: show, stats, import-har, export-har"},
+    {"trace", cmd_trace, "inspect, convert and split traces: show, stats, import-har, export-har, split"},
     {"replay", cmd_replay, "send a trace to old and new services; write results"},
+    {"merge", cmd_merge, "combine the results files of a sharded replay into one"},
     {"diff", cmd_diff, "compare the responses of a replay's targets, noise cancelled: DIFF.json"},
     {"report", cmd_report, "render a DIFF.json as report.json, report.html, junit.xml, summary.md"},
     {"run", cmd_run, "run a rehearsal scenario (services, SQL migrations, assertions)"},

@@ -264,10 +264,13 @@ static enum step_status compare_snapshots(struct step_run *run, const struct ste
     }
     free(text);
     rc = dbsnapshot_compare(before, now, &deltas, &count, &schema_changed, &err);
-    dbsnapshot_free(before);
-    if (rc)
+    if (rc) {
+        dbsnapshot_free(before);
         return step_run_fail(run, STEP_ERROR, "%s", err.message);
+    }
+    /* the deltas point into both snapshots: free `before` only after them */
     json_t *list = deltas_json(deltas, count, schema_changed, summary, sizeof summary);
+    dbsnapshot_free(before);
     step_run_output(run, "compared_to", json_string(s->compare_to));
     step_run_output(run, "changes", list);
     step_run_output(run, "schema_changed", json_boolean(schema_changed));

@@ -176,6 +176,8 @@ static void parse_targets(struct scenario_parser *p, struct replay_step *r, cons
                 snprintf(spec, sizeof spec, "%s=%s", key, t->url->source);
                 if (target_parse(spec, &check, &err)) {
                     scenario_error(p, item, "%s", without_option(err.message));
+                    subst_free(t->url); /* the slot is not kept: the next target reuses it */
+                    t->url = NULL;
                     continue;
                 }
             }

@@ -19,6 +19,7 @@
 #include "jsonw.h"
 #include "now.h"
 #include "replay_internal.h"
+#include "results_summary.h"
 #include "tx_clone.h"
 
 #define OUT_QUEUE_BYTES ((size_t)64 << 20)
@@ -211,7 +212,6 @@ static void *reader_main(void *arg)
             record_input_error(r, &err);
             break;
         }
-        atomic_fetch_add(&r->read, 1);
         if (!began) {
             int64_t start = trace_reader_header(r->reader)->capture_start_us;
             selection_begin(&sel, start != TRACE_TIME_NONE ? start : tx->req_start_us);
@@ -219,9 +219,16 @@ static void *reader_main(void *arg)
         }
         pos = selection_slice(&sel, tx);
         if (pos == SLICE_AFTER)
-            break;
+            break; /* not counted as read: see the summary's "read" */
+        /* Every transaction read is counted once, in this order: another
+         * shard's first, then the slice, the sample, the filter.  So the
+         * read of a shard minus its other_shard is what it owns, and the
+         * counts of shards add up to those of one run (rehearse merge). */
+        atomic_fetch_add(&r->read, 1);
         if (pos == SLICE_BEFORE) {
-            atomic_fetch_add(&r->skipped[SKIP_OUT_OF_SLICE], 1);
+            atomic_fetch_add(&r->skipped[selection_in_shard(&sel, tx) ? SKIP_OUT_OF_SLICE
+                                                                      : SKIP_OTHER_SHARD],
+                             1);
             continue;
         }
         if (origin == TRACE_TIME_NONE && tx->req_start_us != TRACE_TIME_NONE)
@@ -413,6 +420,17 @@ static void init_curl(void)
 static int open_results(struct replay *r, struct error *err)
 {
     struct results_header *h = &r->header;
+    json_t *trace_header = json_copy(trace_reader_header_json(r->reader));
+    char *trace_header_text = NULL;
+    int rc;
+
+    /* the trace's header identifies it; a part of a split trace has the
+     * header of the whole but for "split" */
+    if (trace_header) {
+        json_object_del(trace_header, "split");
+        trace_header_text = json_dumps(trace_header, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_decref(trace_header);
+    }
     memset(h, 0, sizeof *h);
     snprintf(h->trace, sizeof h->trace, "%s", r->cfg.trace_path);
     h->started_us = r->wall_start;
@@ -422,7 +440,28 @@ static int open_results(struct replay *r, struct error *err)
         snprintf(h->targets[i].url, sizeof h->targets[i].url, "%s", r->cfg.targets[i].url);
     }
     h->options_json = r->cfg.options_json;
-    return results_writer_open(&r->writer, r->cfg.results_path, h, err);
+    h->trace_header_json = trace_header_text;
+    rc = results_writer_open(&r->writer, r->cfg.results_path, h, err);
+    h->trace_header_json = NULL;
+    free(trace_header_text);
+    return rc;
+}
+
+/* A part made by `rehearse trace split` holds one shard: replay it as that
+ * shard, so its results say which one they are. */
+static int check_split(const struct trace_header *th, const struct replay_config *cfg,
+                       struct error *err)
+{
+    const struct selection *s = cfg->selection;
+    if (!th->split_count)
+        return 0;
+    if (s->shard_count == th->split_count && s->shard_index == th->split_index)
+        return 0;
+    return error_set(err, ERR_USAGE,
+                     "%s: this trace is shard %u/%u of a trace split by 'rehearse trace "
+                     "split'; replay it with --shard %u/%u (the same connections), not %s",
+                     cfg->trace_path, th->split_index, th->split_count, th->split_index,
+                     th->split_count, s->shard_count ? "another shard" : "as a whole trace");
 }
 
 static void destroy(struct replay *r)
@@ -485,6 +524,8 @@ int replay_start(struct replay **out, const struct replay_config *cfg, struct er
         goto fail;
     }
     if ((rc = trace_reader_open(&r->reader, cfg->trace_path, 0, err)))
+        goto fail;
+    if ((rc = check_split(trace_reader_header(r->reader), cfg, err)))
         goto fail;
     r->mono_start = now_mono_us();
     r->wall_start = now_wall_us();
@@ -587,85 +628,40 @@ void replay_progress(struct replay *r, struct replay_progress *p)
 
 /* ------------------------------------------------------------ finish */
 
-static int write_hist_summary(struct buf *b, const char *key, const struct hist *h, bool p90)
-{
-    int rc = buf_printf(b, ",\"%s\":{\"p50\":%llu,", key,
-                        (unsigned long long)hist_percentile(h, 50));
-    if (p90)
-        rc |= buf_printf(b, "\"p90\":%llu,", (unsigned long long)hist_percentile(h, 90));
-    rc |= buf_printf(b, "\"p99\":%llu,\"max\":%llu}", (unsigned long long)hist_percentile(h, 99),
-                     (unsigned long long)h->max);
-    return rc;
-}
-
-static const char *const status_class_names[REPLAY_STATUS_CLASSES] = {"1xx", "2xx", "3xx",
-                                                                      "4xx", "5xx", "other"};
-
+/* The summary line: what replay_finish reports, with the histograms. */
 static int summary_json(struct buf *b, const struct replay *r, const struct replay_report *rep,
                         const struct target_stats *stats, int64_t finished_us)
 {
-    int rc = 0;
-    bool first;
+    struct results_summary *s = malloc(sizeof *s);
+    int rc;
 
-    rc |= buf_printf(b, "{\"interrupted\":%s", rep->stop == REPLAY_COMPLETE ? "false" : "true");
-    if (rep->stop != REPLAY_COMPLETE) {
-        rc |= buf_printf(b, ",\"stop_reason\":\"%s\"", replay_stop_name(rep->stop));
-        if (rep->stop_message[0]) {
-            rc |= buf_append_str(b, ",\"stop_message\":");
-            rc |= jsonw_cstring(b, rep->stop_message, 0);
-        }
+    if (!s)
+        return ERR_NOMEM;
+    results_summary_init(s, r->target_count);
+    s->interrupted = rep->stop != REPLAY_COMPLETE;
+    if (s->interrupted) {
+        snprintf(s->stop_reason, sizeof s->stop_reason, "%s", replay_stop_name(rep->stop));
+        snprintf(s->stop_message, sizeof s->stop_message, "%s", rep->stop_message);
     }
-    rc |= buf_append_str(b, ",\"finished_us\":");
-    rc |= jsonw_int(b, finished_us);
-    rc |= buf_append_str(b, ",\"duration_us\":");
-    rc |= jsonw_int(b, rep->duration_us);
-    rc |= buf_printf(b, ",\"transactions\":{\"read\":%llu,\"replayed\":%llu,\"unfinished\":%llu,"
-                        "\"skipped\":{",
-                     (unsigned long long)rep->read, (unsigned long long)rep->replayed,
-                     (unsigned long long)rep->unfinished);
-    first = true;
-    for (int i = 0; i < SKIP_COUNT; i++) {
-        if (!rep->skipped[i])
-            continue;
-        rc |= buf_printf(b, "%s\"%s\":%llu", first ? "" : ",", skip_reason_name(i),
-                         (unsigned long long)rep->skipped[i]);
-        first = false;
-    }
-    rc |= buf_printf(b, "}},\"redacted_sent\":%llu,\"targets\":{",
-                     (unsigned long long)rep->redacted_sent);
+    s->finished_us = finished_us;
+    s->duration_us = rep->duration_us;
+    s->read = rep->read;
+    s->replayed = rep->replayed;
+    s->unfinished = rep->unfinished;
+    memcpy(s->skipped, rep->skipped, sizeof s->skipped);
+    s->redacted_sent = rep->redacted_sent;
     for (size_t t = 0; t < r->target_count; t++) {
-        const struct replay_target_report *tr = &rep->targets[t];
-        const struct target_stats *s = &stats[t];
-        rc |= buf_append_str(b, t ? "," : "");
-        rc |= jsonw_cstring(b, tr->name, 0);
-        rc |= buf_printf(b, ":{\"requests\":%llu,\"errors\":{", (unsigned long long)tr->requests);
-        first = true;
-        for (int e = 1; e < RESULT_ERROR_COUNT; e++) {
-            if (!tr->errors[e])
-                continue;
-            rc |= buf_printf(b, "%s\"%s\":%llu", first ? "" : ",", result_error_name(e),
-                             (unsigned long long)tr->errors[e]);
-            first = false;
-        }
-        rc |= buf_append_str(b, "},\"status\":{");
-        first = true;
-        for (int c = 0; c < REPLAY_STATUS_CLASSES; c++) {
-            if (!tr->status[c])
-                continue;
-            rc |= buf_printf(b, "%s\"%s\":%llu", first ? "" : ",", status_class_names[c],
-                             (unsigned long long)tr->status[c]);
-            first = false;
-        }
-        rc |= buf_append_char(b, '}');
-        rc |= write_hist_summary(b, "latency_us", &s->latency, true);
-        rc |= write_hist_summary(b, "lateness_us", &s->lateness, false);
-        rc |= buf_printf(b, ",\"connections\":%llu,\"redacted_sent\":%llu,\"latency_buckets\":",
-                         (unsigned long long)tr->connections,
-                         (unsigned long long)tr->redacted_sent);
-        rc |= hist_write_buckets(b, &s->latency);
-        rc |= buf_append_char(b, '}');
+        struct results_target_summary *x = &s->targets[t];
+        x->requests = rep->targets[t].requests;
+        memcpy(x->errors, rep->targets[t].errors, sizeof x->errors);
+        memcpy(x->status, rep->targets[t].status, sizeof x->status);
+        x->connections = rep->targets[t].connections;
+        x->redacted_sent = rep->targets[t].redacted_sent;
+        x->latency = stats[t].latency;
+        x->lateness = stats[t].lateness;
     }
-    rc |= buf_append_str(b, "}}");
+    rc = results_summary_to_json(b, s, &r->header);
+    free(s);
     return rc;
 }
 
@@ -701,8 +697,8 @@ int replay_finish(struct replay *r, struct replay_report *rep, struct error *err
         goto out;
     }
     for (size_t t = 0; t < r->target_count; t++) {
-        hist_init(&stats[t].latency);
-        hist_init(&stats[t].lateness);
+        histogram_init(&stats[t].latency);
+        histogram_init(&stats[t].lateness);
     }
     for (unsigned i = 0; i < r->workers_started; i++)
         worker_report(r->workers[i], stats);
@@ -719,12 +715,12 @@ int replay_finish(struct replay *r, struct replay_report *rep, struct error *err
                 tr->error_total += s->errors[e];
         }
         memcpy(tr->status, s->status, sizeof tr->status);
-        tr->latency_p50 = hist_percentile(&s->latency, 50);
-        tr->latency_p90 = hist_percentile(&s->latency, 90);
-        tr->latency_p99 = hist_percentile(&s->latency, 99);
+        tr->latency_p50 = histogram_percentile(&s->latency, 50);
+        tr->latency_p90 = histogram_percentile(&s->latency, 90);
+        tr->latency_p99 = histogram_percentile(&s->latency, 99);
         tr->latency_max = s->latency.max;
-        tr->lateness_p50 = hist_percentile(&s->lateness, 50);
-        tr->lateness_p99 = hist_percentile(&s->lateness, 99);
+        tr->lateness_p50 = histogram_percentile(&s->lateness, 50);
+        tr->lateness_p99 = histogram_percentile(&s->lateness, 99);
         tr->lateness_max = s->lateness.max;
         tr->connections = s->connections;
         tr->redacted_sent = s->redacted_sent;

@@ -92,7 +92,7 @@ enum replay_stop_reason {
 const char *replay_stop_name(enum replay_stop_reason r);
 
 /* Status classes counted per target: 1xx..5xx, and anything else. */
-#define REPLAY_STATUS_CLASSES 6
+#define REPLAY_STATUS_CLASSES RESULTS_STATUS_CLASSES
 
 struct replay_target_report {
     char name[TARGET_NAME_MAX];

@@ -8,7 +8,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include "hist.h"
+#include "histogram.h"
 #include "replay.h"
 #include "results.h"
 #include "trace_reader.h"
@@ -59,8 +59,8 @@ struct target_stats {
     uint64_t connections;
     uint64_t redacted_sent;
     uint64_t mixups;              /* connection identity violations (must stay 0) */
-    struct hist latency;          /* total_us */
-    struct hist lateness;         /* sent_us - scheduled_us */
+    struct histogram latency;         /* total_us */
+    struct histogram lateness;        /* sent_us - scheduled_us */
 };
 
 struct worker;

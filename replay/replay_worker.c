@@ -1066,13 +1066,11 @@ static void count(struct worker *w, const struct request *q, const struct result
         st->errors[rt->error]++;
         atomic_fetch_add_explicit(&w->r->errors[q->target], 1, memory_order_relaxed);
     }
-    if (rt->has_response) {
-        int cls = rt->response.status / 100;
-        st->status[cls >= 1 && cls <= 5 ? cls - 1 : 5]++;
-    }
+    if (rt->has_response)
+        st->status[results_status_class(rt->response.status)]++;
     if (rt->total_us != RESULTS_TIME_NONE)
-        hist_add(&st->latency, (uint64_t)rt->total_us);
-    hist_add(&st->lateness, q->sent > q->scheduled ? (uint64_t)(q->sent - q->scheduled) : 0);
+        histogram_add(&st->latency, (uint64_t)rt->total_us);
+    histogram_add(&st->lateness, q->sent > q->scheduled ? (uint64_t)(q->sent - q->scheduled) : 0);
     if (q->redacted)
         st->redacted_sent++;
 }
@@ -1442,8 +1440,8 @@ struct worker *worker_new(struct replay *r, unsigned index, unsigned concurrency
         goto fail;
     }
     for (size_t t = 0; t < n; t++) {
-        hist_init(&w->stats[t].latency);
-        hist_init(&w->stats[t].lateness);
+        histogram_init(&w->stats[t].latency);
+        histogram_init(&w->stats[t].lateness);
     }
     /* a share of the file descriptors for target connections */
     w->max_open = 1024;
@@ -1495,8 +1493,8 @@ void worker_report(const struct worker *w, struct target_stats *stats)
         d->connections += s->connections;
         d->redacted_sent += s->redacted_sent;
         d->mixups += s->mixups;
-        hist_merge(&d->latency, &s->latency);
-        hist_merge(&d->lateness, &s->lateness);
+        histogram_merge(&d->latency, &s->latency);
+        histogram_merge(&d->lateness, &s->lateness);
     }
 }
 

@@ -9,6 +9,7 @@
 #include "jsonl_reader.h"
 #include "jsonw.h"
 #include "outfile.h"
+#include "sha256.h"
 #include "version.h"
 
 #define LINE_MAX_BYTES ((size_t)2 << 30)
@@ -24,6 +25,19 @@ static const char *const error_descriptions[RESULT_ERROR_COUNT] = {
     RESULT_ERROR_MAP(RESULT_ERROR_DESCRIPTION)
 #undef RESULT_ERROR_DESCRIPTION
 };
+
+static const char *const class_names[RESULTS_STATUS_CLASSES] = {"1xx", "2xx", "3xx",
+                                                                "4xx", "5xx", "other"};
+
+unsigned results_status_class(int status)
+{
+    return status >= 100 && status <= 599 ? (unsigned)(status / 100 - 1) : 5;
+}
+
+const char *results_status_class_name(unsigned index)
+{
+    return index < RESULTS_STATUS_CLASSES ? class_names[index] : "other";
+}
 
 const char *result_error_name(enum result_error e)
 {
@@ -82,6 +96,8 @@ static int write_header(struct buf *out, const struct results_header *h)
     }
     rc |= buf_append_str(out, "],\"options\":");
     rc |= buf_append_str(out, h->options_json && *h->options_json ? h->options_json : "{}");
+    if (h->trace_header_json && *h->trace_header_json)
+        rc |= buf_append_str(out, ",\"trace_header\":") | buf_append_str(out, h->trace_header_json);
     rc |= buf_append_char(out, '}');
     return rc ? ERR_TOOBIG : 0;
 }
@@ -321,6 +337,46 @@ static int line_error(struct results_reader *r, struct error *err, int code, con
     return jsonl_reader_error(r->lines, err, code, "%s", msg);
 }
 
+/* The first 16 hex digits of SHA-256 over the object's canonical text
+ * (keys sorted, compact), without member `drop`; "" for a non-object. */
+static void digest_of(json_t *obj, const char *drop, char out[17])
+{
+    json_t *copy = json_is_object(obj) ? json_copy(obj) : NULL;
+    unsigned char d[SHA256_LEN];
+    char *text;
+
+    out[0] = '\0';
+    if (!copy)
+        return;
+    if (drop)
+        json_object_del(copy, drop);
+    text = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS);
+    if (text && sha256_digest(text, strlen(text), d))
+        for (int i = 0; i < 8; i++)
+            snprintf(out + 2 * i, 3, "%02x", d[i]);
+    free(text);
+    json_decref(copy);
+}
+
+/* "I/N" with 0 <= I < N, as --shard records it. */
+static bool parse_shard(const char *text, uint32_t *index, uint32_t *count)
+{
+    char *end;
+    unsigned long long i, n;
+
+    if (*text < '0' || *text > '9')
+        return false;
+    i = strtoull(text, &end, 10);
+    if (*end != '/' || end[1] < '0' || end[1] > '9')
+        return false;
+    n = strtoull(end + 1, &end, 10);
+    if (*end || n < 1 || n > UINT32_MAX || i >= n)
+        return false;
+    *index = (uint32_t)i;
+    *count = (uint32_t)n;
+    return true;
+}
+
 static int read_header_line(struct results_reader *r, json_t *obj, struct error *err)
 {
     const char *path = jsonl_reader_path(r->lines);
@@ -368,6 +424,15 @@ static int read_header_line(struct results_reader *r, json_t *obj, struct error 
     h->started_us = json_is_integer(v) ? json_integer_value(v) : RESULTS_TIME_NONE;
     if ((v = json_object_get(obj, "created_by")) && json_is_string(v))
         snprintf(h->created_by, sizeof h->created_by, "%s", json_string_value(v));
+    v = json_object_get(json_object_get(obj, "options"), "shard");
+    if (v && (!json_is_string(v) ||
+              !parse_shard(json_string_value(v), &h->shard_index, &h->shard_count)))
+        return error_set(err, ERR_INPUT,
+                         "%s:1: header \"options\".\"shard\": expected \"I/N\" with 0 <= I < N, "
+                         "as 'rehearse replay --shard' records it",
+                         path);
+    digest_of(json_object_get(obj, "trace_header"), NULL, h->trace_id);
+    digest_of(json_object_get(obj, "options"), "shard", h->options_id);
     r->header_value = json_incref(obj);
     return 0;
 }
@@ -414,6 +479,147 @@ json_t *results_reader_options(const struct results_reader *r)
 {
     json_t *o = json_object_get(r->header_value, "options");
     return json_is_object(o) ? o : NULL;
+}
+
+json_t *results_reader_trace_header(const struct results_reader *r)
+{
+    json_t *o = json_object_get(r->header_value, "trace_header");
+    return json_is_object(o) ? o : NULL;
+}
+
+/* The first option whose value differs between two headers' "options"
+ * (but "shard"), for a message; "" when none is found. */
+static void differing_option(const char *a_path, const char *b_path, char *out, size_t size)
+{
+    struct results_reader *a = NULL, *b = NULL;
+    struct error ignored;
+    json_t *oa, *ob, *v;
+    const char *key;
+
+    snprintf(out, size, "%s", "");
+    if (results_reader_open(&a, a_path, 0, &ignored) == 0 &&
+        results_reader_open(&b, b_path, 0, &ignored) == 0) {
+        oa = results_reader_options(a);
+        ob = results_reader_options(b);
+        json_object_foreach(oa, key, v) {
+            if (strcmp(key, "shard") != 0 && !json_equal(v, json_object_get(ob, key))) {
+                snprintf(out, size, " (\"%s\" first)", key);
+                break;
+            }
+        }
+        if (!out[0])
+            json_object_foreach(ob, key, v) {
+                if (strcmp(key, "shard") != 0 && !json_object_get(oa, key)) {
+                    snprintf(out, size, " (\"%s\" first)", key);
+                    break;
+                }
+            }
+    }
+    results_reader_close(a);
+    results_reader_close(b);
+}
+
+static bool same_targets(const struct results_header *a, const struct results_header *b,
+                         bool urls)
+{
+    if (a->target_count != b->target_count)
+        return false;
+    for (size_t t = 0; t < a->target_count; t++)
+        if (strcmp(a->targets[t].name, b->targets[t].name) != 0 ||
+            (urls && strcmp(a->targets[t].url, b->targets[t].url) != 0))
+            return false;
+    return true;
+}
+
+static void target_list(const struct results_header *h, bool urls, char *out, size_t size)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < h->target_count && len < size; i++)
+        len += (size_t)snprintf(out + len, size - len, "%s%s%s%s", i ? ", " : "",
+                                h->targets[i].name, urls ? "=" : "", urls ? h->targets[i].url : "");
+}
+
+int results_check_together(const struct results_header *const *hs, const char *const *paths,
+                           size_t n, unsigned flags, struct error *err)
+{
+    bool strict = flags & RESULTS_TOGETHER_STRICT;
+    const struct results_header *first = n ? hs[0] : NULL;
+    size_t sharded = 0, shard_from = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        const struct results_header *h = hs[i];
+        if (i > 0 && !same_targets(h, first, strict)) {
+            char a[1200], b[1200];
+            target_list(h, strict, a, sizeof a);
+            target_list(first, strict, b, sizeof b);
+            return error_set(err, ERR_INPUT,
+                             "%s:1: its targets (%s) are not those of %s (%s); results "
+                             "given together must be shards of one replay%s",
+                             paths[i], a, paths[0], b,
+                             strict ? ", with the same --target NAME=URL on every shard" : "");
+        }
+        if (i > 0 && h->trace_id[0] && first->trace_id[0] &&
+            strcmp(h->trace_id, first->trace_id) != 0)
+            return error_set(err, ERR_INPUT,
+                             "%s:1: it replayed the trace '%s' and %s the trace '%s': their "
+                             "\"trace_header\" lines differ, so these are not shards of one "
+                             "replay (replay one trace, or the parts 'rehearse trace split' "
+                             "made of it)",
+                             paths[i], h->trace, paths[0], first->trace);
+        if (strict && i > 0 && strcmp(h->options_id, first->options_id) != 0) {
+            char which[128];
+            differing_option(paths[0], paths[i], which, sizeof which);
+            return error_set(err, ERR_INPUT,
+                             "%s:1: its replay options differ from those of %s%s; shards of "
+                             "one replay differ in --shard only: run them with the same "
+                             "options",
+                             paths[i], paths[0], which);
+        }
+        if (h->shard_count) {
+            if (sharded++ == 0)
+                shard_from = i;
+            const struct results_header *f = hs[shard_from];
+            if (h->shard_count != f->shard_count)
+                return error_set(err, ERR_INPUT,
+                                 "%s:1: it is shard %u/%u but %s is shard %u/%u; shards of "
+                                 "one replay share N",
+                                 paths[i], h->shard_index, h->shard_count, paths[shard_from],
+                                 f->shard_index, f->shard_count);
+            for (size_t k = shard_from; k < i; k++)
+                if (hs[k]->shard_count && hs[k]->shard_index == h->shard_index)
+                    return error_set(err, ERR_INPUT,
+                                     "%s:1: it is shard %u/%u, and so is %s: give each shard "
+                                     "once",
+                                     paths[i], h->shard_index, h->shard_count, paths[k]);
+        } else if (strict && n > 1) {
+            return error_set(err, ERR_INPUT,
+                             "%s:1: it was not replayed with --shard, so it already holds the "
+                             "whole trace; merge the results of 'rehearse replay --shard I/N' "
+                             "runs",
+                             paths[i]);
+        }
+    }
+    if (strict && sharded && sharded < first->shard_count) {
+        char missing[256];
+        size_t len = 0, listed = 0;
+        missing[0] = '\0';
+        for (uint32_t s = 0; s < first->shard_count && len < sizeof missing - 16; s++) {
+            bool found = false;
+            for (size_t i = 0; i < n && !found; i++)
+                found = hs[i]->shard_index == s;
+            if (!found && listed++ < 10)
+                len += (size_t)snprintf(missing + len, sizeof missing - len, "%s%u",
+                                        listed > 1 ? ", " : "", s);
+        }
+        return error_set(err, ERR_INPUT,
+                         "%zu of %u shards given, missing: %s%s (of %u); a merged results "
+                         "file stands for the whole trace, so give every shard (or compare "
+                         "the shards you have with 'rehearse diff R1 R2 ...')",
+                         sharded, first->shard_count, missing,
+                         first->shard_count - sharded > 10 ? ", ..." : "", first->shard_count);
+    }
+    return 0;
 }
 
 static int64_t time_field(json_t *obj, const char *key)

@@ -42,6 +42,12 @@ enum result_error {
     RESULT_ERROR_COUNT
 };
 
+/* Responses are counted by status class: 1xx..5xx, and anything else. */
+#define RESULTS_STATUS_CLASSES 6
+/* 0 for 1xx .. 4 for 5xx, 5 for any other status; and the class's name. */
+unsigned results_status_class(int status);
+const char *results_status_class_name(unsigned index);
+
 const char *result_error_name(enum result_error e);
 const char *result_error_description(enum result_error e);
 /* The error for a name, or RESULT_ERROR_OTHER when unknown. */
@@ -62,6 +68,16 @@ struct results_header {
     /* Replay options as a JSON object text when writing (may be NULL);
      * when reading, see results_reader_options(). */
     const char *options_json;
+    /* The replayed trace's header line, without "split", as a JSON object
+     * text when writing (may be NULL): it identifies the trace whatever its
+     * path, so the shards of one replay can be recognised.  When reading,
+     * see results_reader_trace_header(). */
+    const char *trace_header_json;
+
+    /* Filled in when reading (not written as such): */
+    uint32_t shard_index, shard_count; /* options "shard"; shard_count 0: none */
+    char trace_id[17];   /* digest of "trace_header" ("" when absent) */
+    char options_id[17]; /* digest of "options" without "shard" */
 };
 
 /* What one target answered to one transaction. */
@@ -125,8 +141,24 @@ uint64_t results_writer_count(const struct results_writer *w);
 int results_reader_open(struct results_reader **out, const char *path, size_t max_line,
                         struct error *err);
 const struct results_header *results_reader_header(const struct results_reader *r);
-/* The header's "options" object (borrowed), or NULL. */
+/* The header's "options" and "trace_header" objects (borrowed), or NULL. */
 json_t *results_reader_options(const struct results_reader *r);
+json_t *results_reader_trace_header(const struct results_reader *r);
+
+/*
+ * Check that results files can be read together as shards of one replay
+ * (their headers, read back, and paths, in the same order): the same
+ * target names, the same trace (when both headers identify it), and,
+ * among the files made with --shard, one shard count and no index twice.
+ * RESULTS_TOGETHER_STRICT (for `rehearse merge`, whose output stands for
+ * one replay of the whole trace) adds: the same target URLs and the same
+ * options but the shard, every file a shard, every shard present.
+ * ERR_INPUT naming the files and what differs.
+ */
+#define RESULTS_TOGETHER_STRICT 1u
+int results_check_together(const struct results_header *const *headers,
+                           const char *const *paths, size_t n, unsigned flags,
+                           struct error *err);
 /* 1 with *rec set, 0 at the end, or a negative error naming file and line. */
 int results_reader_next(struct results_reader *r, const struct result_record **rec,
                         struct error *err);

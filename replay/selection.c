@@ -237,6 +237,11 @@ bool selection_sampled(uint64_t conn, double percent)
     return u * 100.0 < percent;
 }
 
+bool selection_in_shard(const struct selection *s, const struct trace_tx *tx)
+{
+    return !s->shard_count || selection_shard_of(tx->conn, s->shard_count) == s->shard_index;
+}
+
 static bool method_in(const char *methods, const char *method)
 {
     size_t n = strlen(method);
@@ -269,7 +274,7 @@ enum skip_reason selection_pick(const struct selection *s, const struct trace_tx
     size_t len;
     bool keep;
 
-    if (s->shard_count && selection_shard_of(tx->conn, s->shard_count) != s->shard_index)
+    if (!selection_in_shard(s, tx))
         return SKIP_OTHER_SHARD;
     if (s->sample_percent < 100.0 && !selection_sampled(tx->conn, s->sample_percent))
         return SKIP_NOT_SAMPLED;

@@ -102,6 +102,9 @@ enum slice_position selection_slice(const struct selection *s, const struct trac
  * SKIP_NONE when it is taken, else why not. */
 enum skip_reason selection_pick(const struct selection *s, const struct trace_tx *tx);
 
+/* Whether the transaction belongs to this --shard (true without one). */
+bool selection_in_shard(const struct selection *s, const struct trace_tx *tx);
+
 /* The deterministic hashes behind --shard and --sample (exposed for tests). */
 uint32_t selection_shard_of(uint64_t conn, uint32_t shard_count);
 bool selection_sampled(uint64_t conn, double percent);

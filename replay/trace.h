@@ -16,6 +16,8 @@
 
 #define TRACE_FORMAT_NAME "rehearse-trace"
 #define TRACE_FORMAT_VERSION 1
+/* The most parts `rehearse trace split` makes (an open file each). */
+#define TRACE_SPLIT_MAX 1000
 
 /* Timestamps are microseconds since the Unix epoch; TRACE_TIME_NONE marks an
  * absent one (e.g. the response times of a request that got no response). */
@@ -106,6 +108,10 @@ struct trace_header {
     char linktype[32];    /* e.g. "EN10MB"; empty when not from pcap */
     int64_t capture_start_us;
     char created_by[64];  /* "rehearse 0.1.0" */
+    /* A part made by `rehearse trace split`: part split_index (0-based) of
+     * split_count, holding the connections that shard of --shard holds;
+     * split_count 0 for a whole trace. */
+    uint32_t split_index, split_count;
 };
 
 /* Case-insensitive header lookup; NULL when absent. First match wins. */

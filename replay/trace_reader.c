@@ -15,6 +15,7 @@ struct trace_reader {
     struct trace_tx tx;
     struct arena arena; /* header arrays and decoded base64 of the current line */
     json_t *summary;
+    json_t *header_value; /* the header line as read */
     bool slow_only;     /* never use trace_decode_tx (tests compare both) */
 };
 
@@ -148,6 +149,19 @@ static int read_header_line(struct trace_reader *r, json_t *obj, struct error *e
     h->capture_start_us = json_is_integer(v) ? json_integer_value(v) : TRACE_TIME_NONE;
     if ((v = json_object_get(obj, "created_by")) && json_is_string(v))
         snprintf(h->created_by, sizeof h->created_by, "%s", json_string_value(v));
+    if ((v = json_object_get(obj, "split")) && !json_is_null(v)) {
+        json_t *index = json_object_get(v, "index"), *count = json_object_get(v, "count");
+        if (!json_is_integer(index) || !json_is_integer(count) || json_integer_value(count) < 1 ||
+            json_integer_value(count) > TRACE_SPLIT_MAX || json_integer_value(index) < 0 ||
+            json_integer_value(index) >= json_integer_value(count))
+            return error_set(err, ERR_INPUT,
+                             "%s:1: header \"split\": expected {\"index\": I, \"count\": N} "
+                             "with 0 <= I < N <= %d, as 'rehearse trace split' writes",
+                             path, TRACE_SPLIT_MAX);
+        h->split_index = (uint32_t)json_integer_value(index);
+        h->split_count = (uint32_t)json_integer_value(count);
+    }
+    r->header_value = json_incref(obj);
     return 0;
 }
 
@@ -190,6 +204,11 @@ fail:
 const struct trace_header *trace_reader_header(const struct trace_reader *r)
 {
     return &r->header;
+}
+
+json_t *trace_reader_header_json(const struct trace_reader *r)
+{
+    return r->header_value;
 }
 
 int trace_reader_next(struct trace_reader *r, const struct trace_tx **tx, struct error *err)
@@ -266,5 +285,6 @@ void trace_reader_close(struct trace_reader *r)
     jsonl_reader_close(r->lines);
     arena_release(&r->arena);
     json_decref(r->summary);
+    json_decref(r->header_value);
     free(r);
 }

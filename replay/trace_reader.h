@@ -18,6 +18,9 @@ int trace_reader_open(struct trace_reader **out, const char *path, size_t max_li
                       struct error *err);
 
 const struct trace_header *trace_reader_header(const struct trace_reader *r);
+/* The header line as a JSON object (borrowed), with any members this
+ * version does not know: what `rehearse trace split` copies. */
+json_t *trace_reader_header_json(const struct trace_reader *r);
 
 /*
  * Read the next transaction.  Returns 1 with *tx set, 0 at the end, or a

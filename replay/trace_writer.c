@@ -32,6 +32,9 @@ int trace_header_to_json(struct buf *out, const struct trace_header *h)
                                                  : jsonw_int(out, h->capture_start_us);
     rc |= buf_append_str(out, ",\"created_by\":");
     rc |= jsonw_cstring(out, h->created_by[0] ? h->created_by : "rehearse", 0);
+    if (h->split_count)
+        rc |= buf_printf(out, ",\"split\":{\"index\":%u,\"count\":%u}", h->split_index,
+                         h->split_count);
     rc |= buf_append_char(out, '}');
     return rc ? ERR_TOOBIG : 0;
 }
@@ -91,8 +94,9 @@ static int end_line(struct trace_writer *w, struct error *err)
     return outfile_commit(w->file, err);
 }
 
-int trace_writer_open(struct trace_writer **out, const char *path,
-                      const struct trace_header *header, struct error *err)
+/* Create the file; `header` serialises the first line into the buffer. */
+static int open_with(struct trace_writer **out, const char *path, const struct trace_header *h,
+                     const char *line, size_t len, struct error *err)
 {
     struct trace_writer *w;
     int rc;
@@ -105,7 +109,8 @@ int trace_writer_open(struct trace_writer **out, const char *path,
         free(w);
         return rc;
     }
-    if (trace_header_to_json(outfile_buf(w->file), header)) {
+    if (h ? trace_header_to_json(outfile_buf(w->file), h)
+          : buf_append(outfile_buf(w->file), line, len)) {
         rc = error_set(err, ERR_TOOBIG, "trace header for '%s' is too large", path);
         goto fail;
     }
@@ -117,6 +122,18 @@ fail:
     outfile_discard(w->file);
     free(w);
     return rc;
+}
+
+int trace_writer_open(struct trace_writer **out, const char *path,
+                      const struct trace_header *header, struct error *err)
+{
+    return open_with(out, path, header, NULL, 0, err);
+}
+
+int trace_writer_open_line(struct trace_writer **out, const char *path, const char *header_line,
+                           size_t len, struct error *err)
+{
+    return open_with(out, path, NULL, header_line, len, err);
 }
 
 int trace_writer_write(struct trace_writer *w, const struct trace_tx *tx, struct error *err)

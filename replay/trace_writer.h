@@ -19,6 +19,10 @@ struct trace_writer;
 /* Create the file and write the header line. */
 int trace_writer_open(struct trace_writer **out, const char *path,
                       const struct trace_header *header, struct error *err);
+/* The same with the header line given as JSON text (no newline), e.g. a
+ * header copied from another trace with members added. */
+int trace_writer_open_line(struct trace_writer **out, const char *path, const char *header_line,
+                           size_t len, struct error *err);
 
 /* Append one transaction line. The transaction is only read. */
 int trace_writer_write(struct trace_writer *w, const struct trace_tx *tx,

@@ -370,11 +370,6 @@ static struct dstats_field *field_get(struct diff_stats *s, struct dstats_endpoi
 
 /* ------------------------------------------------------------ transactions */
 
-static unsigned status_class(int status)
-{
-    return status >= 100 && status <= 599 ? (unsigned)(status / 100 - 1) : 5;
-}
-
 void dstats_add_targets(struct diff_stats *s, const struct result_record *rec)
 {
     for (size_t i = 0; i < rec->target_count && i < s->target_count; i++) {
@@ -384,7 +379,7 @@ void dstats_add_targets(struct diff_stats *s, const struct result_record *rec)
         if (t->error != RESULT_ERROR_NONE && (unsigned)t->error < RESULT_ERROR_COUNT)
             x->errors[t->error]++;
         if (t->has_response) {
-            x->status_classes[status_class(t->response.status)]++;
+            x->status_classes[results_status_class(t->response.status)]++;
             if (t->total_us != RESULTS_TIME_NONE && t->total_us >= 0)
                 histogram_add(&x->latency, (uint64_t)t->total_us);
         }

@@ -416,7 +416,6 @@ static void write_errors(struct jw *w, const uint64_t *errors)
 
 static void write_targets(struct jw *w, const struct dwriter_input *in)
 {
-    static const char *const classes[] = {"1xx", "2xx", "3xx", "4xx", "5xx", "other"};
     const struct diff_stats *s = in->stats;
 
     key(w, "targets");
@@ -430,9 +429,9 @@ static void write_targets(struct jw *w, const struct dwriter_input *in)
         write_errors(w, t->errors);
         key(w, "status_classes");
         begin(w, '{', true);
-        for (int c = 0; c < 6; c++)
+        for (unsigned c = 0; c < RESULTS_STATUS_CLASSES; c++)
             if (t->status_classes[c])
-                ku64(w, classes[c], t->status_classes[c]);
+                ku64(w, results_status_class_name(c), t->status_classes[c]);
         end(w, '}');
         key(w, "latency_us");
         begin(w, '{', true);

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hist.h"
+#include "histogram.h"
 #include "results.h"
 
 #define DEFAULT_BUCKET_US 250000
@@ -29,7 +29,7 @@ struct bucket {
 struct window_stats {
     uint64_t requests, failed, hung;
     uint64_t errors[RESULT_ERROR_COUNT]; /* [RESULT_ERROR_NONE]: 5xx answers */
-    struct hist latency;
+    struct histogram latency;
     uint64_t after;                      /* requests sent after the window (horizon) */
     bool any_failure_after;
     int64_t last_fail_sent, last_fail_end;
@@ -175,7 +175,7 @@ static struct target *target_named(struct fault_impact *fi, const char *name, st
         return NULL;
     }
     for (size_t w = 0; w < fi->nwindows; w++) {
-        hist_init(&t->windows[w].latency);
+        histogram_init(&t->windows[w].latency);
         t->windows[w].last_fail_sent = t->windows[w].last_success_sent = INT64_MIN;
     }
     fi->ntargets++;
@@ -243,7 +243,7 @@ static void add_to_windows(struct fault_impact *fi, struct target *t,
         int64_t wend = win->end_us < win->start_us ? INT64_MAX : win->end_us;
         if (sent < wend && end >= win->start_us) {
             s->requests++;
-            hist_add(&s->latency, (uint64_t)us);
+            histogram_add(&s->latency, (uint64_t)us);
             if (failed) {
                 s->failed++;
                 s->errors[r->error]++; /* RESULT_ERROR_NONE: a 5xx answer */
@@ -357,8 +357,8 @@ json_t *fault_impact_window(const struct fault_impact *fi, size_t w)
                             fi->targets[i].name, "requests", (json_int_t)s->requests, "failed",
                             (json_int_t)s->failed, "errors", errors, "hung",
                             (json_int_t)s->hung, "p50_ms",
-                            ms((double)hist_percentile(&s->latency, 50)), "p99_ms",
-                            ms((double)hist_percentile(&s->latency, 99)), "after",
+                            ms((double)histogram_percentile(&s->latency, 50)), "p99_ms",
+                            ms((double)histogram_percentile(&s->latency, 99)), "after",
                             (json_int_t)s->after, "recovery_ms", recovery, "recovered",
                             !json_is_null(recovery)));
     }

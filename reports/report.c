@@ -660,31 +660,6 @@ int report_render(struct report *r, enum report_format f, struct buf *out, struc
     return error_set(err, ERR_USAGE, "unknown report format %d", (int)f);
 }
 
-/* mkdir -p */
-static int make_dirs(const char *dir, struct error *err)
-{
-    char path[4096];
-    size_t len = strlen(dir);
-    struct stat st;
-
-    if (len == 0 || len >= sizeof path)
-        return error_set(err, ERR_USAGE, "output directory name is empty or too long");
-    memcpy(path, dir, len + 1);
-    for (size_t i = 1; i <= len; i++) {
-        if (path[i] != '/' && path[i] != '\0')
-            continue;
-        char saved = path[i];
-        path[i] = '\0';
-        if (mkdir(path, 0755) != 0 && errno != EEXIST)
-            return error_errno(err, ERR_IO, errno, "cannot create directory '%s'", path);
-        path[i] = saved;
-    }
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return error_set(err, ERR_IO, "'%s' is not a directory; give -o a directory for the "
-                         "reports", dir);
-    return 0;
-}
-
 static int write_file(const char *dir, const char *name, const struct buf *content,
                       struct error *err)
 {
@@ -719,7 +694,7 @@ int report_write_dir(struct report *r, const char *dir, unsigned formats, struct
     struct buf out;
     int rc;
 
-    if ((rc = make_dirs(dir, err)) != 0)
+    if ((rc = outfile_make_dirs(dir, err)) != 0)
         return rc;
     buf_init(&out, REPORT_JSON_MAX);
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {

@@ -29,6 +29,7 @@
 
 #include "base64.h"
 #include "escape.h"
+#include "histogram.h"
 #include "json_shape.h"
 #include "jsonw.h"
 #include "jout.h"
@@ -654,7 +655,11 @@ static void histogram_chart(struct html *h)
         size_t m = 0, cap = rsize(d, counts);
         uint64_t total = 0;
 
-        if (!cap || !rstr_is(rstr_get(d, hist, "scheme"), "log2x8"))
+        struct rstr scheme = rstr_get(d, hist, "scheme");
+        bool current = rstr_is(scheme, HISTOGRAM_SCHEME);
+        /* log2x8: what DIFF.json files carried before the histograms were
+         * unified (docs/diff-format.md) */
+        if (!cap || (!current && !rstr_is(scheme, "log2x8")))
             continue;
         xs[n] = calloc(cap, sizeof(double));
         ys[n] = calloc(cap, sizeof(double));
@@ -668,9 +673,11 @@ static void histogram_chart(struct html *h)
             if (c == JDOC_NONE)
                 continue;
             uint64_t bucket = jshape_count(d, b);
-            if (bucket > 8 * 40)
+            if (current ? bucket >= HISTOGRAM_BUCKETS - 1 : bucket > 8 * 40)
                 continue; /* beyond 2^40 µs: not a latency */
-            xs[n][m] = pow(2.0, (double)bucket / 8.0); /* lower bound + 1, > 0 for the log */
+            /* lower bound + 1, > 0 for the log scale */
+            xs[n][m] = current ? (double)histogram_bucket_lower((unsigned)bucket) + 1
+                               : pow(2.0, (double)bucket / 8.0);
             ys[n][m] = (double)jshape_count(d, c);
             total += jshape_count(d, c);
             m++;

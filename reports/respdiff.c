@@ -148,24 +148,22 @@ static int open_inputs(struct ctx *c, struct error *err)
         if ((rc = results_scan_open(&c->scans[i], o->results[i], err)))
             return rc;
         h = results_scan_header(c->scans[i]);
-        if (i == 0) {
+        if (i == 0)
             c->header = *h;
-        } else {
-            bool same = h->target_count == c->header.target_count;
-            for (size_t t = 0; same && t < h->target_count; t++)
-                same = strcmp(h->targets[t].name, c->header.targets[t].name) == 0;
-            if (!same) {
-                char a[1200], b[1200];
-                target_list(h, a, sizeof a);
-                target_list(&c->header, b, sizeof b);
-                return error_set(err, ERR_INPUT,
-                                 "%s:1: its targets (%s) are not those of %s (%s); results "
-                                 "given together must be shards of one replay",
-                                 o->results[i], a, o->results[0], b);
-            }
-        }
         c->files[i].path = o->results[i];
         snprintf(c->files[i].trace, sizeof c->files[i].trace, "%s", h->trace);
+    }
+    {
+        /* shards of one replay (a transaction in two is caught as it is read) */
+        const struct results_header **hs = calloc(o->nresults, sizeof *hs);
+        if (!hs)
+            return error_set(err, ERR_NOMEM, "out of memory");
+        for (size_t i = 0; i < o->nresults; i++)
+            hs[i] = results_scan_header(c->scans[i]);
+        rc = results_check_together(hs, (const char *const *)o->results, o->nresults, 0, err);
+        free(hs);
+        if (rc)
+            return rc;
     }
     if ((rc = resolve_role(c, "--base", o->base, 0, &c->roles[ROLE_BASE], err)) ||
         (rc = resolve_role(c, "--candidate", o->candidate, 1, &c->roles[ROLE_CANDIDATE], err)))

@@ -34,6 +34,8 @@ struct results_scan {
     struct results_header header;
     struct results_slot *own;           /* for results_scan_next */
     struct results_slot *cur;           /* the slot being filled */
+    struct buf summary;                 /* the summary line's text, once read */
+    uint64_t summary_line;              /* its line number; 0: not read yet */
 };
 
 struct results_slot *results_slot_new(void)
@@ -439,7 +441,9 @@ int results_scan_open(struct results_scan **out, const char *path, struct error 
     }
     s->header = *results_reader_header(r);
     s->header.options_json = NULL;
+    s->header.trace_header_json = NULL;
     results_reader_close(r);
+    buf_init(&s->summary, (size_t)64 << 20);
     if (!(s->own = results_slot_new())) {
         rc = error_set(err, ERR_NOMEM, "out of memory opening results '%s'", path);
         goto fail;
@@ -464,6 +468,7 @@ void results_scan_close(struct results_scan *s)
         return;
     jsonl_reader_close(s->lines);
     results_slot_free(s->own);
+    buf_release(&s->summary);
     free(s);
 }
 
@@ -525,6 +530,13 @@ int results_scan_read(struct results_scan *s, struct results_slot *slot,
                               "\"type\": missing; expected \"result\" or \"summary\"");
         if (slot->doc.nodes[type].len == 6 && memcmp(slot->doc.nodes[type].text, "result", 6) == 0)
             break;
+        if (slot->doc.nodes[type].len == 7 &&
+            memcmp(slot->doc.nodes[type].text, "summary", 7) == 0) {
+            buf_reset(&s->summary);
+            if (buf_append(&s->summary, line, len))
+                return line_error(s, err, ERR_TOOBIG, "the summary line is too large");
+            s->summary_line = slot->line_number;
+        }
     }
     if ((rc = read_record(s, err)))
         return rc;
@@ -536,6 +548,19 @@ int results_scan_next(struct results_scan *s, const struct result_record **rec,
                       struct error *err)
 {
     return results_scan_read(s, s->own, rec, err);
+}
+
+const char *results_scan_line_text(const struct results_scan *s, size_t *len)
+{
+    *len = s->own->line.len;
+    return s->own->line.data;
+}
+
+const char *results_scan_summary(const struct results_scan *s, size_t *len, uint64_t *line)
+{
+    *len = s->summary.len;
+    *line = s->summary_line;
+    return s->summary_line ? s->summary.data : NULL;
 }
 
 uint64_t results_scan_line_number(const struct results_scan *s)

@@ -44,6 +44,15 @@ const char *results_scan_path(const struct results_scan *s);
 int results_scan_next(struct results_scan *s, const struct result_record **rec,
                       struct error *err);
 
+/* The text of the record last returned by results_scan_next, as in the
+ * file (no newline); borrowed until the next call. */
+const char *results_scan_line_text(const struct results_scan *s, size_t *len);
+
+/* The text of the summary line and its line number, once a read has gone
+ * past it (it is the last line of a finished replay's results), else NULL.
+ * Borrowed until the scanner is closed or reaches another summary. */
+const char *results_scan_summary(const struct results_scan *s, size_t *len, uint64_t *line);
+
 /* Where the record last returned by results_scan_next starts: its line
  * number (1-based) and byte offset in the (uncompressed) file. */
 uint64_t results_scan_line_number(const struct results_scan *s);

@@ -19,6 +19,7 @@ core=(
   chromium           # tests: report.html opened in headless Chromium (XSS corpus, screenshots)
   libxml2-utils      # tests: xmllint validates junit.xml against its schema
   cmark-gfm          # tests: summary.md rendered by GitHub's Markdown implementation
+  python3-yaml       # tests: deploy/kubernetes manifests parsed and checked
 )
 bench=(tshark wrk nginx-light hyperfine tcpdump time)
 fixtures=(tcpdump tshark python3 python3-scapy iproute2 nginx-light curl)

@@ -1,4 +1,4 @@
-/* common/histogram: log2x8 buckets computed exactly, percentiles, merging. */
+/* common/histogram: loglin32 buckets, percentiles, merging. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
@@ -8,56 +8,57 @@
 
 TestSuite(histogram);
 
-/* The smallest value of bucket b: ceil(2^(b/8)) - 1, computed with exact
- * integer roots (python3: isqrt(isqrt(isqrt(2**b))), + 1 unless exact). */
+/* Bucket edges worked out by hand from the scheme: 0..63 exact; then 32
+ * buckets of width 2^(e-5) per power of two 2^e; 2^40 and above: one. */
 static const struct {
     unsigned b;
-    uint64_t lower;
+    uint64_t lower, upper;
 } edges[] = {
-    {0, 0}, {8, 1}, {10, 2}, {12, 2}, {16, 3}, {17, 4}, {80, 1023}, {100, 5792},
-    {159, 961548}, {160, 1048575}, {200, 33554431}, {300, 194368031998ull},
-    {400, 1125899906842623ull}, {480, 1152921504606846975ull},
-    {500, 6521908912666391106ull}, {511, 16915738899553466670ull},
-    {512, 18446744073709551615ull},
+    {0, 0, 0}, {1, 1, 1}, {63, 63, 63},
+    {64, 64, 65}, {65, 66, 67}, {95, 126, 127},          /* e = 6, width 2 */
+    {96, 128, 131}, {127, 252, 255},                     /* e = 7, width 4 */
+    {64 + 4 * 32, 1024, 1055},                           /* e = 10, width 32 */
+    {64 + 4 * 32 + 31, 2016, 2047},
+    {64 + 34 * 32 - 1, 1082331758592ull, 1099511627775ull}, /* e = 39, the last width */
+    {64 + 34 * 32, 1099511627776ull, UINT64_MAX},        /* 2^40 and above */
 };
 
 Test(histogram, buckets_are_exact_at_their_edges)
 {
+    cr_assert_eq(HISTOGRAM_BUCKETS, 64 + 34 * 32 + 1);
     for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++) {
-        uint64_t v = edges[i].lower;
-        /* equal for a bucket that holds values; above it for an empty one */
-        cr_assert_geq(histogram_bucket(v), edges[i].b, "bucket(%llu)", (unsigned long long)v);
-        if (v)
-            cr_assert_lt(histogram_bucket(v - 1), edges[i].b, "bucket(%llu)",
-                         (unsigned long long)v - 1);
-        cr_assert_eq(histogram_bucket_lower(edges[i].b), v, "lower(%u)", edges[i].b);
+        unsigned b = edges[i].b;
+        cr_assert_eq(histogram_bucket_lower(b), edges[i].lower, "lower(%u)", b);
+        cr_assert_eq(histogram_bucket_upper(b), edges[i].upper, "upper(%u)", b);
+        cr_assert_eq(histogram_bucket(edges[i].lower), b, "bucket(lower(%u))", b);
+        cr_assert_eq(histogram_bucket(edges[i].upper), b, "bucket(upper(%u))", b);
+        if (edges[i].lower)
+            cr_assert_eq(histogram_bucket(edges[i].lower - 1), b - 1, "bucket below %u", b);
     }
-    /* floor(8 log2 1001) = 79, floor(8 log2 1023) = 79.98, floor(8 log2 1024) = 80 */
-    cr_assert_eq(histogram_bucket(1000), 79);
-    cr_assert_eq(histogram_bucket(1022), 79);
-    cr_assert_eq(histogram_bucket(1023), 80);
-    cr_assert_eq(histogram_bucket(50000), 124);
-    /* buckets 1..7 are empty: 0 is bucket 0 and 1 already bucket 8 */
-    cr_assert_eq(histogram_bucket(1), 8);
-    cr_assert_gt(histogram_bucket_lower(3), histogram_bucket_upper(3));
-    cr_assert_eq(histogram_bucket_upper(8), 1);
-    cr_assert_eq(histogram_bucket_upper(79), 1022);
+    cr_assert_eq(histogram_bucket(1000), 64 + 3 * 32 + 30); /* 992..1007 */
+    cr_assert_eq(histogram_bucket(UINT64_MAX), HISTOGRAM_BUCKETS - 1);
 }
 
-Test(histogram, buckets_agree_with_floating_point_away_from_edges)
+Test(histogram, every_bucket_follows_the_last_and_is_at_most_a_32nd_wide)
 {
+    for (unsigned b = 0; b + 1 < HISTOGRAM_BUCKETS; b++) {
+        uint64_t lo = histogram_bucket_lower(b), hi = histogram_bucket_upper(b);
+        cr_assert_eq(histogram_bucket_lower(b + 1), hi + 1, "bucket %u", b);
+        cr_assert_leq(hi - lo, lo / 32, "bucket %u is %llu..%llu", b, (unsigned long long)lo,
+                      (unsigned long long)hi);
+    }
+    /* and values land in the bucket whose bounds hold them */
     uint64_t x = 88172645463325252ull;
     for (int i = 0; i < 200000; i++) {
         uint64_t v;
-        long double l;
+        unsigned b;
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        v = x >> (x % 60);
-        l = 8.0L * log2l((long double)v + 1.0L);
-        if (fabsl(l - roundl(l)) < 1e-9L)
-            continue; /* too close to an edge for long double to tell */
-        cr_assert_eq(histogram_bucket(v), (unsigned)floorl(l), "v=%llu", (unsigned long long)v);
+        v = x >> (x % 64);
+        b = histogram_bucket(v);
+        cr_assert(histogram_bucket_lower(b) <= v && v <= histogram_bucket_upper(b), "v=%llu",
+                  (unsigned long long)v);
     }
 }
 
@@ -74,7 +75,7 @@ Test(histogram, percentiles_are_within_a_bucket_and_never_above_the_max)
     for (double p = 1; p <= 100; p += 1) {
         uint64_t got = histogram_percentile(&h, p), exact = (uint64_t)ceil(p * 10);
         cr_assert_geq(got, exact, "p%g", p);
-        cr_assert_leq((double)got, exact * 1.0906 + 1, "p%g: %llu", p, (unsigned long long)got);
+        cr_assert_leq((double)got, exact * (1 + 1.0 / 32), "p%g: %llu", p, (unsigned long long)got);
     }
     cr_assert_eq(histogram_percentile(&h, 100), 1000);
 
@@ -120,6 +121,6 @@ Test(histogram, counts_are_written_sparse_in_bucket_order)
     histogram_add(&h, 1000);
     buf_reset(&out);
     cr_assert_eq(histogram_write_counts(&out, &h), 0);
-    cr_assert_str_eq(out.data, "[[0,1],[79,2]]");
+    cr_assert_str_eq(out.data, "[[0,1],[190,2]]");
     buf_release(&out);
 }

@@ -1,12 +1,11 @@
 /* The replay engine's parts on their own: selection, rewrites, target
- * safety, the histogram, the schedule and transaction copies. */
+ * safety, the schedule and transaction copies. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "hist.h"
 #include "rewrite.h"
 #include "schedule.h"
 #include "selection.h"
@@ -288,25 +287,6 @@ Test(replay_units, public_targets_are_refused_with_the_reason)
     cr_assert_neq(target_parse("x=ftp://127.0.0.1", &t, &err), 0);
     cr_assert_neq(target_parse("bad name=http://127.0.0.1", &t, &err), 0);
     cr_assert_neq(target_parse("x=http://u:p@127.0.0.1", &t, &err), 0);
-}
-
-Test(replay_units, percentiles_are_within_the_bucket_precision)
-{
-    struct hist h, other;
-    hist_init(&h);
-    hist_init(&other);
-    for (uint64_t v = 1; v <= 1000; v++)
-        hist_add(v <= 500 ? &h : &other, v * 100);
-    hist_merge(&h, &other);
-    cr_assert_eq(h.count, 1000);
-    cr_assert_eq(h.max, 100000);
-    cr_assert_eq(h.min, 100);
-    uint64_t p50 = hist_percentile(&h, 50), p99 = hist_percentile(&h, 99);
-    cr_assert(p50 >= 50000 && p50 <= 50000 * 1.04, "p50 %llu", (unsigned long long)p50);
-    cr_assert(p99 >= 99000 && p99 <= 100000, "p99 %llu", (unsigned long long)p99);
-    cr_assert_eq(hist_percentile(&h, 100), 100000);
-    for (uint64_t v = 0; v < 100000; v = v * 3 + 1)
-        cr_assert_geq(hist_bucket_upper(hist_bucket(v)), v);
 }
 
 Test(replay_units, the_schedule_pops_in_time_order_only_when_due)

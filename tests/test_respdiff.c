@@ -768,16 +768,15 @@ Test(respdiff, latency_comes_from_exact_histograms)
     rb_close(w);
     json_t *d = diff_of(path, 0, NULL);
     cr_assert_eq(rb_int(d, "targets.old.latency_us.p99"), 1000);
-    /* a percentile is the top of its bucket (within 2^(1/8)), never above max */
-    cr_assert_geq(rb_int(d, "targets.new.latency_us.p50"), 1000);
-    cr_assert_leq(rb_int(d, "targets.new.latency_us.p50"), 1091);
+    /* a percentile is the top of its bucket (within 1/32), never above max */
+    cr_assert_eq(rb_int(d, "targets.new.latency_us.p50"), 1007);
     cr_assert_eq(rb_int(d, "targets.new.latency_us.max"), 50000);
     cr_assert_eq(rb_int(d, "targets.new.latency_us.p99"), 50000);
-    cr_assert_str_eq(rb_str(d, "targets.new.histogram.scheme"), "log2x8");
-    /* floor(8 * log2(1001)) = 79, floor(8 * log2(50001)) = 124 */
-    cr_assert_eq(rb_int(d, "targets.new.histogram.counts.0.0"), 79);
+    cr_assert_str_eq(rb_str(d, "targets.new.histogram.scheme"), "loglin32");
+    /* 1000 in 992..1007 (64 + 3 * 32 + 30), 50000 in 49152..50175 (64 + 9 * 32 + 16) */
+    cr_assert_eq(rb_int(d, "targets.new.histogram.counts.0.0"), 190);
     cr_assert_eq(rb_int(d, "targets.new.histogram.counts.0.1"), 90);
-    cr_assert_eq(rb_int(d, "targets.new.histogram.counts.1.0"), 124);
+    cr_assert_eq(rb_int(d, "targets.new.histogram.counts.1.0"), 368);
     cr_assert_eq(rb_int(d, "endpoints.0.latency_us.new.p99"), 50000);
     json_decref(d);
     d = diff_of(path, 1, "--threshold-latency-p99", "2", NULL);

@@ -33,11 +33,23 @@ def resp(status, obj, extra_headers=(), truncated=False):
             "body_encoding": "json", "truncated": truncated}
 
 
+def bucket(v):
+    """The loglin32 bucket of a value (common/histogram.h)."""
+    if v < 64:
+        return v
+    e = v.bit_length() - 1
+    if e >= 40:
+        return 64 + 34 * 32
+    return 64 + (e - 6) * 32 + ((v >> (e - 5)) & 31)
+
+
 def hist(center, spread, total):
-    """Sparse log2x8 buckets around a latency, deterministic."""
-    b0 = int(8 * math.log2(center + 1))
+    """Sparse loglin32 buckets around a latency, deterministic; `spread` in
+    eighths of a power of two (four loglin32 buckets each)."""
+    b0 = bucket(center)
+    spread *= 4
     weights = [math.exp(-((i / spread) ** 2)) for i in range(-3 * spread, 3 * spread + 1)]
-    tail = [0.02 * math.exp(-i / 6) for i in range(1, 20)]
+    tail = [0.005 * math.exp(-i / 24) for i in range(1, 76)]
     weights += tail
     s = sum(weights)
     counts, left = [], total
@@ -47,7 +59,7 @@ def hist(center, spread, total):
         left -= n
         if n:
             counts.append([b0 - 3 * spread + i, n])
-    return {"scheme": "log2x8", "counts": counts}
+    return {"scheme": "loglin32", "counts": counts}
 
 
 def lat(p50, p95, p99, p90=None, mx=None):
